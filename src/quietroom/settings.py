@@ -1,0 +1,226 @@
+"""Django settings, derived entirely from `quietroom.config` (environment variables).
+
+Nothing here should be edited per installation: set the variables documented in
+docs/self-hosting/configuration.md instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import dj_database_url
+
+from quietroom.config import ConfigError, load_config
+from quietroom.core.static import static_headers
+
+try:
+    CONFIG = load_config()
+except ConfigError as exc:
+    # Refuse to start with an unusable configuration, naming the variable, without a traceback.
+    sys.stderr.write(f"quietroom: configuration error: {exc}\n")
+    raise SystemExit(2) from None
+
+SECRET_KEY = CONFIG.secret_key
+DEBUG = CONFIG.debug
+ALLOWED_HOSTS = sorted({CONFIG.public_host, "127.0.0.1", "localhost"})
+CSRF_TRUSTED_ORIGINS = [CONFIG.public_url]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "channels",
+    "quietroom.core",
+    "quietroom.accounts",
+    "quietroom.practices",
+    "quietroom.realtime",
+]
+
+MIDDLEWARE = [
+    "quietroom.core.middleware.SecurityHeadersMiddleware",
+    "quietroom.core.middleware.RequestSizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "quietroom.core.middleware.JsonErrorMiddleware",
+]
+
+ROOT_URLCONF = "quietroom.urls"
+ASGI_APPLICATION = "quietroom.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+APPEND_SLASH = False  # a redirect on a POST would drop the body; routes are exact
+
+TEMPLATES: list[dict[str, Any]] = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    }
+]
+
+# --- Database -----------------------------------------------------------------------------
+if CONFIG.database_url and not CONFIG.database_url.startswith("sqlite"):
+    _db = dj_database_url.parse(CONFIG.database_url, conn_max_age=60, conn_health_checks=True)
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"].setdefault("connect_timeout", 5)
+    DATABASES: dict[str, Any] = {"default": _db}
+    _test_name = f"test_{_db.get('NAME') or 'quietroom'}"
+else:
+    _path = (unquote(urlsplit(CONFIG.database_url).path) if CONFIG.database_url else None) or str(
+        CONFIG.database_path
+    )
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": _path,
+            "OPTIONS": {
+                # WAL lets readers and a writer work at once; synchronous=FULL makes an
+                # acknowledged commit survive power loss (INT-05). IMMEDIATE takes the write lock
+                # at BEGIN, so concurrent writers queue instead of failing mid-transaction.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                " PRAGMA foreign_keys=ON;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+        }
+    }
+    # The browser tests' server process must see the test database, so it is a file.
+    _test_name = str(CONFIG.data_dir / "test.sqlite3")
+DATABASES["default"]["TEST"] = {"NAME": _test_name}
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+
+# --- Cache (rate-limit counters must be shared by all workers, so never per-process memory) --
+if CONFIG.redis_url:
+    CACHES: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CONFIG.redis_url,
+        }
+    }
+    CHANNEL_LAYERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [CONFIG.redis_url]},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "quietroom_cache",
+        }
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Files --------------------------------------------------------------------------------
+STORAGES: dict[str, Any] = {
+    # Blobs are ciphertext; they are served only through authorised API views, never by URL.
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(CONFIG.blob_dir), "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+STATIC_URL = "/assets/"
+WEB_DIST = CONFIG.web_dist
+# The built web client is served from the site root by WhiteNoise. Vite names every asset by
+# its content hash, so those may be cached for ever; index.html is served by a view (no-store).
+WHITENOISE_ROOT = str(WEB_DIST) if WEB_DIST.is_dir() else None
+WHITENOISE_AUTOREFRESH = False
+WHITENOISE_ADD_HEADERS_FUNCTION = static_headers
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+[.-][0-9A-Za-z_-]{8,}\.(?:js|css|wasm|woff2|svg|png)$"
+
+# --- Requests -----------------------------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_bytes
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+FILE_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_bytes
+MAX_REQUEST_BYTES = CONFIG.max_request_bytes
+
+# --- Security -----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime (AU-08); idle logoff comes with accounts
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_USE_SESSIONS = False  # the web client reads the CSRF cookie to send X-CSRFToken
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CSRF_FAILURE_VIEW = "quietroom.core.views.csrf_failure"
+if CONFIG.tls:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    # The __Host- prefix pins the cookie to this exact origin over HTTPS (TX-01).
+    SESSION_COOKIE_NAME = "__Host-qr-session"
+    CSRF_COOKIE_NAME = "__Host-qr-csrf"
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = CONFIG.hsts_seconds
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_REDIRECT_EXEMPT = [r"^api/health$"]  # the local health probe speaks plain HTTP
+else:
+    SESSION_COOKIE_NAME = "qr-session"
+    CSRF_COOKIE_NAME = "qr-csrf"
+if CONFIG.trusted_proxy:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+]
+
+# --- Email --------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = CONFIG.default_from_email
+SERVER_EMAIL = CONFIG.default_from_email
+_email = urlsplit(CONFIG.email_url)
+if _email.scheme == "outbox":
+    # Development and tests: each email is a file the developer can read; nothing is sent.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(CONFIG.data_dir / "outbox")
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or ""
+    EMAIL_PORT = _email.port or (465 if _email.scheme == "smtps" else 587)
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_SSL = _email.scheme == "smtps"
+    EMAIL_USE_TLS = _email.scheme == "smtp+starttls"
+    EMAIL_TIMEOUT = 20
+
+# --- Logging: structured, and never a request body (AUD-03) --------------------------------
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "quietroom.core.logging.JsonFormatter"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "json"},
+        "file": {
+            "class": "logging.handlers.WatchedFileHandler",
+            "filename": str(CONFIG.log_dir / "quietroom.log"),
+            "formatter": "json",
+        },
+    },
+    "root": {"handlers": ["stderr", "file"], "level": CONFIG.log_level},
+    "loggers": {
+        # Django's request logger would print the request path and, for 500s, local variables
+        # of the failing frame; our JSON error middleware logs a sanitised line instead.
+        "django.request": {"handlers": [], "level": "ERROR", "propagate": False},
+        "django.security.DisallowedHost": {"handlers": ["stderr", "file"], "propagate": False},
+    },
+}
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+NINJA_PAGINATION_MAX_LIMIT = 200
