@@ -1,0 +1,73 @@
+"""The WebSocket endpoint. Every message type is declared with its schema and a size limit;
+anything else gets an error frame and changes nothing (WS-01). Messaging adds its types here."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+MAX_FRAME_BYTES = 64 * 1024
+RATE_LIMIT_PER_SECOND = 20
+RATE_BURST = 40
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_RATE_LIMITED = 4429
+
+
+class EventsConsumer(AsyncWebsocketConsumer):
+    """One connection per signed-in tab. Today it answers `ping`; later capabilities push
+    sealed items and call signalling through it."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            # Refuse before accepting: the handshake itself fails for anonymous callers.
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        self.tokens = float(RATE_BURST)
+        self.last_refill = time.monotonic()
+        await self.accept()
+        await self.send_json({"type": "hello", "version": 1})
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self._take_token():
+            await self.send_json({"type": "error", "code": "rate_limited"})
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        if text_data is None:
+            await self.send_json({"type": "error", "code": "text_only"})
+            return
+        if len(text_data.encode("utf-8")) > MAX_FRAME_BYTES:
+            await self.send_json({"type": "error", "code": "too_large"})
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.send_json({"type": "error", "code": "malformed"})
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.send_json({"type": "error", "code": "malformed"})
+            return
+        if message["type"] == "ping":
+            if set(message) - {"type", "id"} or not isinstance(message.get("id", 0), int):
+                await self.send_json({"type": "error", "code": "invalid", "for": "ping"})
+                return
+            await self.send_json({"type": "pong", "id": message.get("id", 0)})
+            return
+        await self.send_json({"type": "error", "code": "unknown_type"})
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(
+            RATE_BURST, self.tokens + (now - self.last_refill) * RATE_LIMIT_PER_SECOND
+        )
+        self.last_refill = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
