@@ -1,0 +1,16 @@
+// The client's routes. The server serves index.html for exactly these paths
+// (quietroom.core.views.SPA_ROUTES); keep the two lists in step.
+export const ROUTES = {
+  home: "/",
+  signIn: "/sign-in",
+  protection: "/protection",
+  setup: "/setup",
+} as const;
+
+export type RoutePath = (typeof ROUTES)[keyof typeof ROUTES];
+
+const known = new Set<string>(Object.values(ROUTES));
+
+export function matchRoute(pathname: string): RoutePath | null {
+  return known.has(pathname) ? (pathname as RoutePath) : null;
+}
