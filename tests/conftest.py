@@ -1,0 +1,75 @@
+"""Fixtures every test may use: a private data folder, personas, the real server, the canary
+scanner and (in tests/browser) Debian's Chromium with the third-party request guard."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Before Django reads its settings: a private data folder unless the test command chose one.
+os.environ.setdefault("QUIETROOM_DATA_DIR", tempfile.mkdtemp(prefix="quietroom-test-"))
+# Sync Playwright keeps an event loop running in the test thread; Django would otherwise
+# refuse ORM calls made there by the test itself.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest
+from django.conf import settings
+
+from tests.harness import canary
+from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/browser
+    browser_type_launch_args,
+    context,
+    page,
+    page_problems,
+    third_party_guard,
+)
+from tests.harness.personas import Personas, make_personas
+from tests.harness.server import AppServer, start_app_server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in item.path.as_posix():
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path: Path = settings.CONFIG.data_dir
+    return path
+
+
+@pytest.fixture
+def personas(db: None) -> Personas:
+    return make_personas()
+
+
+@pytest.fixture(scope="session")
+def app_server(django_db_setup: None) -> Iterator[AppServer]:
+    """Quietroom under uvicorn, as in production, on the test database. Tests that put rows
+    in for it must use `transactional_db`, so the rows are committed where it can see them."""
+    server = start_app_server(data_dir=settings.CONFIG.data_dir)
+    yield server
+    server.stop()
+
+
+class CanaryScanner:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+
+    def hits(self, value: str) -> list[canary.Hit]:
+        db = settings.DATABASES["default"]
+        postgres_url = None
+        if db["ENGINE"].endswith("postgresql"):
+            postgres_url = (
+                f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}"
+                f"/{db['NAME']}"
+            )
+        return canary.scan(value, self.data_dir, postgres_url=postgres_url)
+
+
+@pytest.fixture
+def canary_scanner(data_dir: Path) -> CanaryScanner:
+    return CanaryScanner(data_dir)

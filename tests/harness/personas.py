@@ -1,0 +1,79 @@
+"""The people every authorisation test is written against.
+
+Practice A: owner, therapist (cares for `client`), other therapist (cares for `other_client`),
+client, other client, and a removed team member (a therapist who was on `client`'s care team
+and has been removed from it and from the practice). Practice B: its own therapist.
+The accounts capability adds their keys and sign-in; `login(client, persona)` signs in the
+Django test client until then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from quietroom.accounts.models import User
+from quietroom.practices.models import CareTeamMember, Membership, Practice, Role
+
+
+@dataclass(frozen=True)
+class Persona:
+    key: str
+    user: User
+    membership: Membership
+
+
+@dataclass(frozen=True)
+class Personas:
+    practice: Practice
+    other_practice: Practice
+    owner: Persona
+    therapist: Persona
+    other_therapist: Persona
+    client: Persona
+    other_client: Persona
+    removed_member: Persona
+    other_practice_therapist: Persona
+
+    def all(self) -> list[Persona]:
+        return [
+            self.owner, self.therapist, self.other_therapist, self.client, self.other_client,
+            self.removed_member, self.other_practice_therapist,
+        ]  # fmt: skip
+
+
+def _persona(key: str, practice: Practice, role: Role) -> Persona:
+    user = User.objects.create_user(
+        email=f"{key.replace('_', '-')}@personas.quietroom.test",
+        display_name=key.replace("_", " ").title(),
+    )
+    membership = Membership.objects.create(practice=practice, user=user, role=role)
+    return Persona(key, user, membership)
+
+
+def make_personas() -> Personas:
+    practice = Practice.objects.create(name="Harbour Lane Therapy")
+    other_practice = Practice.objects.create(name="Elsewhere Counselling")
+    owner = _persona("owner", practice, Role.OWNER)
+    therapist = _persona("therapist", practice, Role.THERAPIST)
+    other_therapist = _persona("other_therapist", practice, Role.THERAPIST)
+    client = _persona("client", practice, Role.CLIENT)
+    other_client = _persona("other_client", practice, Role.CLIENT)
+    removed = _persona("removed_member", practice, Role.THERAPIST)
+    other_practice_therapist = _persona("other_practice_therapist", other_practice, Role.THERAPIST)
+
+    CareTeamMember.objects.create(client=client.membership, therapist=therapist.membership)
+    CareTeamMember.objects.create(
+        client=other_client.membership, therapist=other_therapist.membership
+    )
+    now = timezone.now()
+    CareTeamMember.objects.create(
+        client=client.membership, therapist=removed.membership, removed_at=now
+    )
+    Membership.objects.filter(pk=removed.membership.pk).update(removed_at=now)
+    removed.membership.refresh_from_db()
+    return Personas(
+        practice, other_practice, owner, therapist, other_therapist, client, other_client,
+        removed, other_practice_therapist,
+    )  # fmt: skip

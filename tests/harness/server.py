@@ -1,0 +1,87 @@
+"""Start Quietroom under uvicorn in a subprocess, as production does, on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for another process to open."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    password = db.get("PASSWORD") or ""
+    return f"postgres://{db['USER']}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@dataclass
+class AppServer:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_app_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
+    port = free_port()
+    log_path = data_dir / "logs" / f"uvicorn-{port}.log"
+    # The server runs as in production: without the test process's async-safety override.
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "QUIETROOM_DATA_DIR": str(data_dir),
+        "QUIETROOM_DATABASE_URL": test_database_url(),
+        "QUIETROOM_PORT": str(port),
+        **(extra_env or {}),
+    }
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "uvicorn", "quietroom.asgi:application",
+                "--host", "127.0.0.1", "--port", str(port),
+                "--no-server-header", "--log-level", "warning", "--lifespan", "off",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = AppServer(process, port, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited at start; see {log_path}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/api/health", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return server
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"the server did not answer within 30 s; see {log_path}")

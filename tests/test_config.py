@@ -1,0 +1,106 @@
+"""Configuration is parsed strictly: a bad value is a clear error naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from quietroom.config import ConfigError, load_config
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    return {"QUIETROOM_DATA_DIR": str(tmp_path / "data"), **values}
+
+
+def test_defaults_are_safe(tmp_path: Path) -> None:
+    config = load_config(env(tmp_path))
+    assert config.debug is False
+    assert config.public_url == "http://127.0.0.1:8000"
+    assert config.tls is False
+    assert config.database_url is None  # SQLite in the data folder
+    assert config.redis_url is None  # in-process channel layer
+    assert config.database_path == tmp_path / "data" / "quietroom.sqlite3"
+    assert config.blob_dir.is_dir()
+
+
+def test_secret_key_is_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:
+    first = load_config(env(tmp_path)).secret_key
+    key_file = tmp_path / "data" / "secret_key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert len(first) >= 50
+    assert load_config(env(tmp_path)).secret_key == first
+
+
+def test_world_readable_secret_key_is_refused(tmp_path: Path) -> None:
+    load_config(env(tmp_path))
+    (tmp_path / "data" / "secret_key").chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_config(env(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("QUIETROOM_DEBUG", "maybe", "QUIETROOM_DEBUG: expected true or false"),
+        ("QUIETROOM_PORT", "eighty", "QUIETROOM_PORT: expected a whole number"),
+        ("QUIETROOM_PORT", "70000", "QUIETROOM_PORT: must be between 1 and 65535"),
+        ("QUIETROOM_MAX_REQUEST_BYTES", "10", "QUIETROOM_MAX_REQUEST_BYTES: must be between"),
+        ("QUIETROOM_PUBLIC_URL", "ftp://x", "QUIETROOM_PUBLIC_URL: expected http"),
+        ("QUIETROOM_PUBLIC_URL", "http://therapy.example.org", "plain http is allowed only"),
+        ("QUIETROOM_PUBLIC_URL", "https://x.example/sub", "must not have a path"),
+        ("QUIETROOM_DATABASE_URL", "mysql://db/x", "QUIETROOM_DATABASE_URL: expected a URL"),
+        ("QUIETROOM_REDIS_URL", "http://redis", "QUIETROOM_REDIS_URL: expected a URL"),
+        ("QUIETROOM_SECRET_KEY", "short", "QUIETROOM_SECRET_KEY: too short"),
+        ("QUIETROOM_LOG_LEVEL", "LOUD", "QUIETROOM_LOG_LEVEL: expected one of"),
+        ("QUIETROOM_EMAIL_URL", "imap://mail", "QUIETROOM_EMAIL_URL: expected smtp://"),
+        ("QUIETROOM_HSTS_SECONDS", "60", "QUIETROOM_HSTS_SECONDS: must be between"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(env(tmp_path, **{name: value}))
+
+
+def test_secret_from_file(tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("k" * 64 + "\n")
+    config = load_config(env(tmp_path, QUIETROOM_SECRET_KEY_FILE=str(secret)))
+    assert config.secret_key == "k" * 64
+
+
+def test_value_and_file_together_are_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "key"
+    secret.write_text("k" * 64)
+    with pytest.raises(ConfigError, match="both set"):
+        load_config(
+            env(tmp_path, QUIETROOM_SECRET_KEY="k" * 64, QUIETROOM_SECRET_KEY_FILE=str(secret))
+        )
+
+
+def test_unreadable_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="QUIETROOM_SECRET_KEY_FILE: cannot read"):
+        load_config(env(tmp_path, QUIETROOM_SECRET_KEY_FILE=str(tmp_path / "missing")))
+
+
+def test_https_public_url_turns_on_tls_mode(tmp_path: Path) -> None:
+    config = load_config(env(tmp_path, QUIETROOM_PUBLIC_URL="https://therapy.example.org"))
+    assert config.tls is True
+    assert config.public_host == "therapy.example.org"
+
+
+def test_server_refuses_to_start_with_bad_configuration(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "quietroom.cli", "check"],
+        env={**os.environ, **env(tmp_path, QUIETROOM_PORT="not-a-port")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "configuration error: QUIETROOM_PORT: expected a whole number" in result.stderr
+    assert "Traceback" not in result.stderr

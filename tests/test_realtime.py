@@ -1,0 +1,138 @@
+"""The WebSocket endpoint: authenticated from the session, Origin-checked, every message type
+validated, with size and rate limits per connection (WS-01)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from quietroom.asgi import application
+from quietroom.realtime.consumers import MAX_FRAME_BYTES, RATE_BURST
+from tests.harness.personas import Personas
+
+GOOD_ORIGIN = b"http://127.0.0.1:8000"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def session_cookie(personas: Personas) -> bytes:
+    client = Client()
+    client.force_login(personas.client.user)
+    name = settings.SESSION_COOKIE_NAME
+    return f"{name}={client.cookies[name].value}".encode()
+
+
+def run(
+    cookie: bytes | None,
+    body: Callable[[WebsocketCommunicator], Awaitable[Any]],
+    origin: bytes = GOOD_ORIGIN,
+) -> Any:
+    async def main() -> Any:
+        headers = [(b"origin", origin)]
+        if cookie is not None:
+            headers.append((b"cookie", cookie))
+        communicator = WebsocketCommunicator(application, "/ws/events", headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        try:
+            if not connected:
+                return "refused"
+            return await body(communicator)
+        finally:
+            await communicator.disconnect()
+
+    return asyncio.run(main())
+
+
+async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await communicator.receive_from(timeout=5))
+    return message
+
+
+def test_signed_in_user_gets_hello_and_pong(personas: Personas) -> None:
+    async def body(ws: WebsocketCommunicator) -> list[dict[str, Any]]:
+        hello = await receive(ws)
+        await ws.send_to(text_data=json.dumps({"type": "ping", "id": 7}))
+        return [hello, await receive(ws)]
+
+    hello, pong = run(session_cookie(personas), body)
+    assert hello == {"type": "hello", "version": 1}
+    assert pong == {"type": "pong", "id": 7}
+
+
+def test_anonymous_is_refused() -> None:
+    assert run(None, lambda _ws: asyncio.sleep(0)) == "refused"
+
+
+def test_foreign_origin_is_refused(personas: Personas) -> None:
+    result = run(
+        session_cookie(personas), lambda _ws: asyncio.sleep(0), origin=b"https://evil.test"
+    )
+    assert result == "refused"
+
+
+def test_disabled_user_is_refused(personas: Personas) -> None:
+    cookie = session_cookie(personas)
+    personas.client.user.is_active = False
+    personas.client.user.save()
+    assert run(cookie, lambda _ws: asyncio.sleep(0)) == "refused"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("not json", "malformed"),
+        ("[1, 2]", "malformed"),
+        ('{"type": 5}', "malformed"),
+        ('{"type": "launch"}', "unknown_type"),
+        ('{"type": "ping", "id": "x"}', "invalid"),
+        ('{"type": "ping", "extra": true}', "invalid"),
+        ("x" * (MAX_FRAME_BYTES + 1), "too_large"),
+    ],
+)
+def test_bad_frames_get_an_error_frame_and_the_connection_stays(
+    personas: Personas, frame: str, code: str
+) -> None:
+    async def body(ws: WebsocketCommunicator) -> list[dict[str, Any]]:
+        await receive(ws)
+        await ws.send_to(text_data=frame)
+        error = await receive(ws)
+        await ws.send_to(text_data=json.dumps({"type": "ping", "id": 1}))
+        return [error, await receive(ws)]
+
+    error, pong = run(session_cookie(personas), body)
+    assert error["type"] == "error"
+    assert error["code"] == code
+    assert pong == {"type": "pong", "id": 1}
+
+
+def test_binary_frames_are_refused(personas: Personas) -> None:
+    async def body(ws: WebsocketCommunicator) -> dict[str, Any]:
+        await receive(ws)
+        await ws.send_to(bytes_data=b"\x00\x01")
+        return await receive(ws)
+
+    assert run(session_cookie(personas), body)["code"] == "text_only"
+
+
+def test_flooding_connection_is_closed(personas: Personas) -> None:
+    async def body(ws: WebsocketCommunicator) -> tuple[int, dict[str, Any]]:
+        await receive(ws)
+        for i in range(RATE_BURST + 5):
+            await ws.send_to(text_data=json.dumps({"type": "ping", "id": i}))
+        answers = 0
+        while True:
+            message = await receive(ws)
+            if message["type"] == "error":
+                return answers, message
+            answers += 1
+
+    answered, error = run(session_cookie(personas), body)
+    assert error["code"] == "rate_limited"
+    assert RATE_BURST - 1 <= answered <= RATE_BURST + 4

@@ -1,0 +1,97 @@
+"""The route sweep (AC-02): every HTTP and WebSocket route refuses an anonymous caller unless
+it is on the allow-list below, each entry with its reason. A new route without a decision
+fails here, so "forgot the permission check" cannot ship."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from quietroom.asgi import application
+from quietroom.realtime.routing import websocket_urlpatterns
+
+# route pattern -> why an anonymous caller may use it. Keep each reason honest and short.
+ANONYMOUS_ALLOWED: dict[str, str] = {
+    "": "the web client's start page: static code, no data",
+    "sign-in": "the sign-in page: static code, no data",
+    "protection": "'How your data is protected' must be readable before sign-in",
+    "setup": "the practice set-up page; its token is checked by the API that uses it",
+    "api/health": "load-balancer probe; answers only ok or unavailable",
+    "api/meta": "product name and version, shown on pages before sign-in",
+    "api/csp-report": "browsers post CSP violation reports without credentials",
+    "api/openapi.json": "the API's public schema: describes operations, holds no data",
+}
+WEBSOCKET_ANONYMOUS_ALLOWED: dict[str, str] = {}
+
+METHODS = ("get", "post", "put", "patch", "delete")
+REFUSED = {401, 403, 404, 405}
+SAMPLES = {"uuid": str(uuid.uuid4()), "int": "1", "str": "x", "slug": "x", "path": "x/y"}
+
+
+def walk(patterns: list[URLPattern | URLResolver], prefix: str = "") -> Iterator[str]:
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            yield from walk(entry.url_patterns, route)
+        else:
+            yield route
+
+
+def all_routes() -> list[str]:
+    return sorted(set(walk(get_resolver().url_patterns)))
+
+
+def concrete(route: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        converter = match.group(1) or "str"
+        return SAMPLES.get(converter, "x")
+
+    return "/" + re.sub(r"<(?:(\w+):)?\w+>", fill, route)
+
+
+def test_routes_are_found() -> None:
+    routes = all_routes()
+    assert "api/session" in routes
+    assert "api/health" in routes
+    assert len(routes) >= 8
+
+
+def test_allow_list_has_no_stale_entries() -> None:
+    assert set(ANONYMOUS_ALLOWED) <= set(all_routes())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", all_routes())
+def test_every_route_refuses_anonymous_unless_allowed(route: str) -> None:
+    client = Client(raise_request_exception=False)
+    for method in METHODS:
+        response = getattr(client, method)(concrete(route))
+        assert response.status_code < 500, f"{method.upper()} /{route} -> {response.status_code}"
+        if route not in ANONYMOUS_ALLOWED:
+            assert response.status_code in REFUSED, (
+                f"{method.upper()} /{route} answered {response.status_code} to an anonymous "
+                "caller; refuse it, or add it to ANONYMOUS_ALLOWED with a reason"
+            )
+
+
+async def _anonymous_connect(path: str) -> bool:
+    communicator = WebsocketCommunicator(
+        application, "/" + path, headers=[(b"origin", b"http://127.0.0.1:8000")]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    await communicator.disconnect()
+    return bool(connected)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("route", [str(p.pattern) for p in websocket_urlpatterns])
+def test_every_websocket_route_refuses_anonymous_unless_allowed(route: str) -> None:
+    connected = asyncio.run(_anonymous_connect(concrete(route).lstrip("/")))
+    assert connected == (route in WEBSOCKET_ANONYMOUS_ALLOWED)
