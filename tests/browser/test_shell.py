@@ -73,6 +73,7 @@ def test_works_on_a_phone_without_sideways_scrolling(page: Page) -> None:
 
 def test_keyboard_users_can_skip_to_content(page: Page) -> None:
     page.goto("/")
+    expect(page.get_by_role("heading", level=1)).to_be_visible()  # the app has rendered
     page.keyboard.press("Tab")
     skip = page.get_by_role("link", name="Skip to content")
     expect(skip).to_be_focused()
