@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import ensure_csrf_cookie
 
 from quietroom.core.errors import error_response
 
@@ -26,6 +27,7 @@ def _index_html() -> str | None:
         return None
 
 
+@ensure_csrf_cookie  # the web client sends this cookie's token back on every write
 def spa(request: HttpRequest, status: int = 200) -> HttpResponse:
     if request.method not in {"GET", "HEAD"}:
         response = error_response(405)
