@@ -77,6 +77,13 @@ def test_foreign_origin_is_refused(personas: Personas) -> None:
     assert result == "refused"
 
 
+def test_other_local_origin_is_refused(personas: Personas) -> None:
+    result = run(
+        session_cookie(personas), lambda _ws: asyncio.sleep(0), origin=b"http://127.0.0.1:9999"
+    )
+    assert result == "refused"
+
+
 def test_disabled_user_is_refused(personas: Personas) -> None:
     cookie = session_cookie(personas)
     personas.client.user.is_active = False

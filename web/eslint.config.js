@@ -37,6 +37,8 @@ export default tseslint.config(
         },
       ],
       "@typescript-eslint/restrict-template-expressions": ["error", { allowNumber: true }],
+      // A leading underscore marks a parameter that a signature requires but the body ignores.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
   },
   {
