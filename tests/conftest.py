@@ -7,6 +7,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Before Django reads its settings: a private data folder unless the test command chose one.
 os.environ.setdefault("QUIETROOM_DATA_DIR", tempfile.mkdtemp(prefix="quietroom-test-"))
@@ -16,6 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from tests.harness import canary
 from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/browser
@@ -44,6 +46,19 @@ def data_dir() -> Path:
 @pytest.fixture
 def personas(db: None) -> Personas:
     return make_personas()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_leftover_connections(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Channels runs ORM calls in worker threads whose PostgreSQL connections outlive the
+    tests; end them so the test database can be dropped at the end of the run."""
+    yield
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(scope="session")
