@@ -14,6 +14,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 DESCRIPTION = (
     "Quietroom: online therapy whose server never holds clinical content in plaintext.\n"
@@ -126,6 +127,45 @@ def cmd_setup_link(args: argparse.Namespace) -> int:
     return 0 if _print_setup_link(force=True) else 1
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    _setup_django()
+    from quietroom.audit import services, verification
+
+    if args.audit_command == "verify":
+        if args.file is not None:
+            try:
+                result = verification.verify_file(Path(args.file), args.public_key)
+            except (OSError, ValueError) as exc:
+                print(f"cannot verify {args.file}: {exc}", file=sys.stderr)
+                return 2
+        else:
+            result = verification.verify_database(record=True)
+        print(result.describe())
+        return 0 if result.ok else 1
+    if args.audit_command == "export":
+        services.checkpoint_head()
+        with Path(args.output).open("x", encoding="utf-8") as out:
+            count = verification.export(out)
+        from quietroom.audit.keys import public_key_hex
+
+        print(f"exported {count} events to {args.output}")
+        print(f"audit key (record it off this host): {public_key_hex()}")
+        return 0
+    if args.audit_command == "checkpoint":
+        checkpoint = services.checkpoint_head()
+        print(f"signed checkpoint at event {checkpoint.seq}" if checkpoint else "no events yet")
+        return 0
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    cutoff = timezone.now() - timedelta(days=settings.CONFIG.audit_retention_days)
+    deleted = services.purge_before(cutoff)
+    print(f"deleted {deleted} events older than {cutoff:%Y-%m-%d} (retention)")
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     _setup_django()
     from django.core.management import execute_from_command_line
@@ -155,6 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
         "setup-link", help="print a new one-time practice set-up link (revokes earlier ones)"
     )
     link.set_defaults(func=cmd_setup_link)
+
+    audit = sub.add_parser("audit", help="verify, export, checkpoint or purge the audit trail")
+    audit_sub = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_sub.add_parser(
+        "verify", help="check the hash chain and signed checkpoints; names the first broken link"
+    )
+    verify.add_argument("--file", help="verify an exported file instead of the database")
+    verify.add_argument("--public-key", help="the audit key (hex) recorded off this host")
+    export = audit_sub.add_parser(
+        "export", help="write the trail as JSON lines for off-host keeping"
+    )
+    export.add_argument("--output", required=True, help="file to create (must not exist)")
+    audit_sub.add_parser("checkpoint", help="sign the chain's current head (run from cron)")
+    audit_sub.add_parser(
+        "purge", help="delete events older than QUIETROOM_AUDIT_RETENTION_DAYS (default 6 years)"
+    )
+    audit.set_defaults(func=cmd_audit)
 
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)

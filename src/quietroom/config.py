@@ -43,6 +43,8 @@ class Config:
     log_level: str
     email_url: str
     default_from_email: str
+    audit_syslog_url: str | None
+    audit_retention_days: int
 
     @property
     def tls(self) -> bool:
@@ -222,6 +224,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         ),
         email_url=_email_url(env),
         default_from_email=(_raw(env, f"{PREFIX}EMAIL_FROM") or "quietroom@localhost").strip(),
+        audit_syslog_url=_url(env, f"{PREFIX}AUDIT_SYSLOG_URL", schemes={"tcp"}),
+        # Six years by default (HIPAA's documentation retention); never less than one.
+        audit_retention_days=_int(
+            env, f"{PREFIX}AUDIT_RETENTION_DAYS", default=2192, low=365, high=36_500
+        ),
     )
 
 

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "quietroom.accounts",
     "quietroom.practices",
     "quietroom.realtime",
+    "quietroom.audit",
 ]
 
 MIDDLEWARE = [

@@ -22,7 +22,7 @@ def free_port() -> int:
         return port
 
 
-def test_database_url() -> str:
+def shared_database_url() -> str:
     """The URL of the database pytest-django created, for another process to open."""
     db = settings.DATABASES["default"]
     if db["ENGINE"].endswith("sqlite3"):
@@ -57,7 +57,7 @@ def start_app_server(data_dir: Path, extra_env: dict[str, str] | None = None) ->
     env = {
         **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "QUIETROOM_DATA_DIR": str(data_dir),
-        "QUIETROOM_DATABASE_URL": test_database_url(),
+        "QUIETROOM_DATABASE_URL": shared_database_url(),
         "QUIETROOM_PORT": str(port),
         **(extra_env or {}),
     }

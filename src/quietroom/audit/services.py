@@ -1,0 +1,210 @@
+"""The one way anything is written to the audit trail.
+
+`record_event` must be called inside the transaction of the action it records, so that the
+action and its audit row commit together or not at all (AUD-04). Writers are serialised while
+they append: on PostgreSQL by a transaction-scoped advisory lock, on SQLite by the write lock
+every transaction takes at BEGIN IMMEDIATE. So the chain never forks, whatever the number of
+workers.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from quietroom.accounts.models import User
+from quietroom.audit import chain, forwarding, keys
+from quietroom.audit.models import AuditCheckpoint, AuditEvent, Outcome
+from quietroom.practices.models import Membership, Practice
+
+logger = logging.getLogger("quietroom.audit")
+
+CHECKPOINT_EVERY = 1000
+# Any 64-bit constant works; this one spells "qraudit" and is used for nothing else.
+ADVISORY_LOCK_KEY = 0x7172617564697400
+
+
+class AuditOutsideTransactionError(RuntimeError):
+    """An audit row written outside the action's transaction could outlive a rolled-back
+    action, or be lost while the action commits."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, reduced to what the audit trail may keep."""
+
+    address: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, request: HttpRequest | None) -> Origin:
+        if request is None:
+            return cls()
+        return cls(
+            address=coarse_address(request.META.get("REMOTE_ADDR", "")),
+            user_agent=request.headers.get("User-Agent", "")[:200],
+        )
+
+
+def coarse_address(raw: str) -> str:
+    """The network, not the host: a /24 for IPv4 and a /48 for IPv6 is enough to answer
+    "from where" without keeping a precise location."""
+    try:
+        address = ipaddress.ip_address(raw)
+    except ValueError:
+        return ""
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _lock_chain() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _id(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def record_event(
+    *,
+    action: str,
+    outcome: Outcome = Outcome.ALLOWED,
+    actor: User | None = None,
+    actor_role: str = "",
+    device_id: UUID | None = None,
+    practice: Practice | None = None,
+    client: Membership | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    reason: str = "",
+    origin: Origin | None = None,
+) -> AuditEvent:
+    if not connection.in_atomic_block:
+        raise AuditOutsideTransactionError(
+            "record_event must run inside the transaction of the action it records"
+        )
+    origin = origin or Origin()
+    _lock_chain()
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    if head is None:
+        anchor = AuditCheckpoint.objects.filter(anchor=True).order_by("-seq").first()
+        head = (anchor.seq, anchor.hash) if anchor else (0, chain.GENESIS)
+    seq = head[0] + 1
+    occurred_at = timezone.now()
+    fields = {
+        "seq": seq,
+        "occurred_at": _iso(occurred_at),
+        "actor_id": _id(actor.id if actor else None),
+        "actor_role": actor_role,
+        "device_id": _id(device_id),
+        "practice_id": _id(practice.id if practice else None),
+        "client_id": _id(client.id if client else None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "outcome": str(outcome),
+        "address": origin.address,
+        "user_agent": origin.user_agent,
+        "reason": reason,
+        "prev_hash": head[1],
+    }
+    digest = chain.event_hash(fields)
+    event = AuditEvent.objects.create(
+        seq=seq,
+        occurred_at=occurred_at,
+        actor=actor,
+        actor_role=actor_role,
+        device_id=device_id,
+        practice=practice,
+        client=client,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome,
+        address=origin.address,
+        user_agent=origin.user_agent,
+        reason=reason,
+        prev_hash=head[1],
+        hash=digest,
+    )
+    if seq % CHECKPOINT_EVERY == 0:
+        write_checkpoint(seq, digest)
+    forwarding.forward_on_commit({**fields, "hash": digest})
+    return event
+
+
+def write_checkpoint(seq: int, head_hash: str, *, anchor: bool = False) -> AuditCheckpoint:
+    signature = chain.sign_checkpoint(keys.signing_key(), seq, head_hash)
+    checkpoint, _ = AuditCheckpoint.objects.update_or_create(
+        seq=seq,
+        defaults={
+            "hash": head_hash,
+            "signed_at": timezone.now(),
+            "signature": signature,
+            "anchor": anchor,
+        },
+    )
+    return checkpoint
+
+
+@transaction.atomic
+def checkpoint_head() -> AuditCheckpoint | None:
+    """Sign the current head: run periodically (cron) and before each export."""
+    _lock_chain()
+    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    if head is None:
+        return None
+    return write_checkpoint(head[0], head[1])
+
+
+def record_denied(
+    *,
+    action: str,
+    actor: User | None,
+    object_type: str,
+    object_id: str,
+    origin: Origin | None = None,
+) -> None:
+    """A refused attempt on client data has no action to share a transaction with."""
+    with transaction.atomic():
+        record_event(
+            action=action,
+            outcome=Outcome.DENIED,
+            actor=actor,
+            object_type=object_type,
+            object_id=object_id,
+            origin=origin,
+        )
+
+
+@transaction.atomic
+def purge_before(cutoff: datetime) -> int:
+    """Retention: delete events older than `cutoff`, up to the newest event before it, and
+    leave a signed anchor so verification starts from there. Returns events deleted."""
+    _lock_chain()
+    last_old = (
+        AuditEvent.objects.filter(occurred_at__lt=cutoff)
+        .order_by("-seq")
+        .values_list("seq", "hash")
+        .first()
+    )
+    if last_old is None:
+        return 0
+    write_checkpoint(last_old[0], last_old[1], anchor=True)
+    deleted, _ = AuditEvent.objects.filter(seq__lte=last_old[0]).delete()
+    AuditCheckpoint.objects.filter(seq__lt=last_old[0]).delete()
+    logger.info("audit retention purge", extra={"through_seq": last_old[0], "deleted": deleted})
+    return deleted
