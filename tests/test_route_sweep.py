@@ -26,6 +26,7 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "api/health": "load-balancer probe; answers only ok or unavailable",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",
+    "api/transparency": "'How your data is protected' facts, readable before sign-in",
     "api/openapi.json": "the API's public schema: describes operations, holds no data",
 }
 WEBSOCKET_ANONYMOUS_ALLOWED: dict[str, str] = {}

@@ -15,8 +15,10 @@ from ninja.security import django_auth
 
 from quietroom import __version__
 from quietroom.accounts.api import router as accounts_router
+from quietroom.audit.api import router as audit_router
 from quietroom.core.api import router as core_router
 from quietroom.core.errors import error_response
+from quietroom.practices.api import router as practices_router
 
 api = NinjaAPI(
     title="Quietroom API",
@@ -56,3 +58,5 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/", core_router)
 api.add_router("/", accounts_router)
+api.add_router("/", practices_router)
+api.add_router("/", audit_router)

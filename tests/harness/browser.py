@@ -14,8 +14,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route
 
+from quietroom.accounts.models import User
 from tests.harness.server import AppServer
 
 CHROMIUM = shutil.which("chromium")
@@ -102,3 +105,12 @@ def page(context: BrowserContext, page_problems: PageProblems) -> Iterator[Page]
     yield new_page
     assert page_problems.csp_violations == [], f"CSP violations: {page_problems.csp_violations}"
     assert page_problems.page_errors == [], f"uncaught page errors: {page_problems.page_errors}"
+
+
+def sign_in(context: BrowserContext, user: User, base_url: str) -> None:
+    """Give a browser context a signed-in session for `user`, as the accounts capability's
+    sign-in would, so page tests can start from a signed-in state."""
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    context.add_cookies([{"name": name, "value": client.cookies[name].value, "url": base_url}])

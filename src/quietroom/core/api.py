@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from ninja.responses import Status
 
 from quietroom import __version__
+from quietroom.core import transparency
 from quietroom.core.errors import error_response
 
 router = Router(tags=["core"])
@@ -43,6 +44,12 @@ def health(request: HttpRequest) -> HttpResponse | Health:
 def meta(request: HttpRequest) -> Meta:
     """What the sign-in and transparency pages may show before anyone signs in."""
     return Meta(name="Quietroom", version=__version__)
+
+
+@router.get("/transparency", auth=None, response=transparency.Transparency)
+def transparency_page(request: HttpRequest) -> transparency.Transparency:
+    """The facts behind "How your data is protected", readable before sign-in."""
+    return transparency.build()
 
 
 @router.post("/csp-report", auth=None, response={204: None})

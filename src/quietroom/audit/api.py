@@ -1,0 +1,214 @@
+"""Review of the audit trail: staff search and export, and each client's own access history.
+Reading the trail is itself recorded."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+from pydantic import ConfigDict, Field
+
+from quietroom.accounts.api import signed_in_user
+from quietroom.accounts.models import User
+from quietroom.audit import selectors
+from quietroom.audit.models import AuditEvent
+from quietroom.audit.services import Origin, record_event
+
+router = Router(tags=["audit"])
+
+
+class EventQuery(Schema):
+    model_config = ConfigDict(extra="forbid")
+    actor: UUID | None = None
+    client: UUID | None = None
+    action: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_.]+$")
+    outcome: Literal["allowed", "denied", "failed"] | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=selectors.MAX_PAGE)
+
+    def event_filter(self) -> selectors.EventFilter:
+        return selectors.EventFilter(
+            actor=self.actor,
+            client=self.client,
+            action=self.action,
+            outcome=self.outcome,
+            since=self.since,
+            until=self.until,
+        )
+
+
+class EventOut(Schema):
+    seq: int
+    at: datetime
+    actor_id: UUID | None
+    actor_name: str
+    actor_role: str
+    device_id: UUID | None
+    practice_id: UUID | None
+    client_id: UUID | None
+    client_name: str
+    action: str
+    object_type: str
+    object_id: str
+    outcome: str
+    address: str
+    user_agent: str
+    reason: str
+
+
+class EventPage(Schema):
+    items: list[EventOut]
+    next_before: int | None
+
+
+class AccessOut(Schema):
+    at: datetime
+    actor_name: str
+    actor_role: str
+    action: str
+    object_type: str
+
+
+class AccessPage(Schema):
+    items: list[AccessOut]
+    next_before: int | None
+
+
+class HistoryQuery(Schema):
+    model_config = ConfigDict(extra="forbid")
+    since: datetime | None = None
+    until: datetime | None = None
+    before: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=selectors.MAX_PAGE)
+
+
+def _event_out(event: AuditEvent) -> EventOut:
+    return EventOut(
+        seq=event.seq,
+        at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor_name=event.actor.display_name if event.actor else "",
+        actor_role=event.actor_role,
+        device_id=event.device_id,
+        practice_id=event.practice_id,
+        client_id=event.client_id,
+        client_name=event.client.user.display_name if event.client else "",
+        action=event.action,
+        object_type=event.object_type,
+        object_id=event.object_id,
+        outcome=event.outcome,
+        address=event.address,
+        user_agent=event.user_agent,
+        reason=event.reason,
+    )
+
+
+def _reviewable(request: HttpRequest) -> tuple[User, QuerySet[AuditEvent]]:
+    user = signed_in_user(request)
+    events = selectors.reviewable_events(user)
+    if events is None:
+        raise HttpError(404, "Nothing was found here.")
+    return user, events
+
+
+@router.get("/audit/events", response=EventPage)
+def search_events(request: HttpRequest, query: Query[EventQuery]) -> EventPage:
+    user, events = _reviewable(request)
+    rows, next_before = selectors.page(
+        selectors.apply_filter(events, query.event_filter()), query.before, query.limit
+    )
+    with transaction.atomic():
+        record_event(
+            action="audit.search",
+            actor=user,
+            object_type="audit",
+            origin=Origin.of(request),
+        )
+    return EventPage(items=[_event_out(e) for e in rows], next_before=next_before)
+
+
+class ExportQuery(EventQuery):
+    format: Literal["csv", "json"] = "csv"
+
+
+CSV_FIELDS = list(EventOut.model_fields)
+
+
+def _stream(events: QuerySet[AuditEvent], fmt: str) -> Iterator[str]:
+    rows = events.select_related("actor", "client__user").order_by("seq").iterator(2000)
+    if fmt == "json":
+        yield "["
+        for index, event in enumerate(rows):
+            yield ("," if index else "") + _event_out(event).model_dump_json()
+        yield "]\n"
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_FIELDS)
+    writer.writeheader()
+    for event in rows:
+        data = json.loads(_event_out(event).model_dump_json())
+        # Spreadsheet formula injection: a cell must never start with = + - @.
+        writer.writerow({k: _csv_safe(v) for k, v in data.items()})
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _csv_safe(value: object) -> object:
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
+
+
+@router.get("/audit/events/export", response={200: None})
+def export_events(request: HttpRequest, query: Query[ExportQuery]) -> StreamingHttpResponse:
+    user, events = _reviewable(request)
+    with transaction.atomic():
+        record_event(
+            action="audit.export",
+            actor=user,
+            object_type="audit",
+            reason=f"format={query.format}",
+            origin=Origin.of(request),
+        )
+    filtered = selectors.apply_filter(events, query.event_filter())
+    content_type = "application/json" if query.format == "json" else "text/csv; charset=utf-8"
+    response = StreamingHttpResponse(_stream(filtered, query.format), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="quietroom-audit.{query.format}"'
+    return response
+
+
+@router.get("/audit/my-access", response=AccessPage)
+def my_access(request: HttpRequest, query: Query[HistoryQuery]) -> AccessPage:
+    user = signed_in_user(request)
+    events = selectors.apply_filter(
+        selectors.access_history(user),
+        selectors.EventFilter(since=query.since, until=query.until),
+    )
+    rows, next_before = selectors.page(events, query.before, query.limit)
+    return AccessPage(
+        items=[
+            AccessOut(
+                at=e.occurred_at,
+                actor_name=e.actor.display_name if e.actor else "",
+                actor_role=e.actor_role,
+                action=e.action,
+                object_type=e.object_type,
+            )
+            for e in rows
+        ],
+        next_before=next_before,
+    )

@@ -1,0 +1,77 @@
+""" "How your data is protected", generated from the running configuration and state, so the
+page can never claim more than this server actually does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from ninja import Schema
+
+from quietroom import __version__
+from quietroom.audit.verification import latest_verification
+
+SEALED_IN_BROWSER = [
+    "Messages between you and your care team",
+    "Attachments you or your therapist send",
+    "Answers to intake and consent forms",
+    "Notes about your sessions",
+    "Where you are when you join a video session",
+]
+SERVER_SEES = [
+    "Your email address and name",
+    "Your practice, your role and your care team",
+    "Appointment times",
+    "When something was sent or opened, and its size, but never its content",
+    "Public keys and signatures",
+    "The access history described below",
+]
+
+
+class ChainStatus(Schema):
+    state: str  # "intact", "broken" or "not yet checked"
+    checked_at: datetime | None
+    events: int | None
+
+
+class Transparency(Schema):
+    version: str
+    sealed_in_browser: list[str]
+    server_sees: list[str]
+    database: str
+    files: str
+    third_parties: str
+    session_lifetime_hours: int
+    audit_retention_years: float
+    audit_chain: ChainStatus
+    last_backup_at: datetime | None
+    last_restore_drill_at: datetime | None
+
+
+def build() -> Transparency:
+    last = latest_verification()
+    chain = ChainStatus(
+        state="not yet checked" if last is None else ("intact" if last.ok else "broken"),
+        checked_at=last.checked_at if last else None,
+        events=last.events if last else None,
+    )
+    database = (
+        "PostgreSQL database run by your practice"
+        if connection.vendor == "postgresql"
+        else "a database file on your practice's own server"
+    )
+    return Transparency(
+        version=__version__,
+        sealed_in_browser=SEALED_IN_BROWSER,
+        server_sees=SERVER_SEES,
+        database=database,
+        files="encrypted files on your practice's own server",
+        third_parties="none: no analytics, trackers, advertising, outside fonts or scripts",
+        session_lifetime_hours=settings.SESSION_COOKIE_AGE // 3600,
+        audit_retention_years=round(settings.CONFIG.audit_retention_days / 365.25, 1),
+        audit_chain=chain,
+        # Backups and restore drills arrive with the operations capability.
+        last_backup_at=None,
+        last_restore_drill_at=None,
+    )
