@@ -134,7 +134,7 @@ def append_figure(writers: int, per_writer: int, owner: User, clients: list[Memb
 def bulk_seed(count: int, owner: User, clients: list[Membership]) -> None:
     """Append `count` chained events quickly (bulk inserts, same hashing as record_event)."""
     head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
-    seq, prev = head if head else (0, chain.GENESIS)
+    seq, prev = head or (0, chain.GENESIS)
     start = datetime.now(tz=UTC) - timedelta(days=365)
     actions = ["client.profile.read", "audit.search", "client.profile.read", "message.read"]
     batch: list[AuditEvent] = []
