@@ -227,9 +227,8 @@ def main() -> None:
     append_figure(args.writers, args.per_writer, owner, clients)
     started = time.perf_counter()
     bulk_seed(args.events - AuditEvent.objects.count(), owner, clients)
-    print(
-        f"(seeded to {AuditEvent.objects.count():,} events in {time.perf_counter() - started:.0f} s)"
-    )
+    seeded = AuditEvent.objects.count()
+    print(f"(seeded to {seeded:,} events in {time.perf_counter() - started:.0f} s)")
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE audit_auditevent")
