@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from django.test import Client
 
 from quietroom.accounts.models import User
 from tests.harness.personas import Personas
+from tests.harness.server import AppServer
 
 API_JSON = "application/json"
 
@@ -209,3 +211,26 @@ def test_database_durability_settings(client: Client) -> None:
             for name in ("fsync", "synchronous_commit", "full_page_writes"):
                 cursor.execute(f"SHOW {name}")
                 assert cursor.fetchone()[0] == "on", name
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chunked_body_over_the_limit_is_cut_off_with_413(app_server: AppServer) -> None:
+    """Without Content-Length, the server must stop reading at the limit, not spool it all."""
+    with socket.create_connection(("127.0.0.1", app_server.port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/csp-report HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"x" * 65536
+        sent = 0
+        try:
+            while sent < settings.MAX_REQUEST_BYTES * 4:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                sent += len(chunk)
+        except OSError:
+            pass  # the server may close the connection as soon as it has answered
+        answer = b""
+        while b'"too_large"' not in answer and (data := sock.recv(4096)):
+            answer += data
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"too_large"' in answer

@@ -15,11 +15,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from quietroom.core.body_limit import BodySizeLimit  # noqa: E402
 from quietroom.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodySizeLimit(django_asgi_app, settings.MAX_REQUEST_BYTES),
         # Only pages from the public origin may open a socket: this refuses cross-site
         # WebSocket hijacking (WS-01), including from other ports on the same host.
         "websocket": OriginValidator(

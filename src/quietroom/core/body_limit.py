@@ -1,0 +1,77 @@
+"""An ASGI guard on request body size, for bodies sent without Content-Length.
+
+Django's ASGI handler reads a whole request body (spooling to disk) before any middleware runs,
+so a chunked upload with no declared length could fill the disk. This counts the bytes as they
+arrive and answers 413 as soon as the limit is passed, without reading the rest.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+TOO_LARGE = json.dumps(
+    {
+        "error": {
+            "code": "too_large",
+            "message": "The request body is larger than this server accepts.",
+        }
+    }
+).encode()
+
+
+class BodySizeLimit:
+    def __init__(self, app: App, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    exceeded = True
+                    # To the app this looks like the client went away: nothing is processed.
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return  # the 413 below is the only answer
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, limited_receive, tracking_send)
+        if exceeded and not started:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(TOO_LARGE)).encode()),
+                        (b"cache-control", b"no-store"),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": TOO_LARGE})
