@@ -1,16 +1,21 @@
-"""Fixtures every test may use: a private data folder, personas, the real server, the canary
-scanner and (in tests/browser) Debian's Chromium with the third-party request guard."""
+"""Fixtures every test may use: the data folder (QUIETROOM_DATA_DIR), personas, the real server,
+the canary scanner and (in tests/browser) Debian's Chromium with the third-party request guard."""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# Before Django reads its settings: a private data folder unless the test command chose one.
-os.environ.setdefault("QUIETROOM_DATA_DIR", tempfile.mkdtemp(prefix="quietroom-test-"))
+# pytest-django reads the settings before any conftest runs, so the data folder cannot be chosen
+# here; without one, tests would share (and clobber) the developer's ./data.
+if "QUIETROOM_DATA_DIR" not in os.environ:
+    sys.exit(
+        "tests need a scratch data folder: run scripts/test, or "
+        'QUIETROOM_DATA_DIR="$(mktemp -d)" .venv/bin/pytest ...'
+    )
 # Sync Playwright keeps an event loop running in the test thread; Django would otherwise
 # refuse ORM calls made there by the test itself.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

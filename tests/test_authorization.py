@@ -33,6 +33,7 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/csp-report": "browser CSP reports",
     "api/session": "the caller's own account",
     "api/profile": "the caller's own display name",
+    "api/keys/prelogin": "salt and KDF parameters; the same shape for any email",
     "api/audit/events": "audit review: writes audit.search itself (tested below)",
     "api/audit/events/export": "audit export: writes audit.export itself (tested below)",
     "api/audit/my-access": "the caller's own access history",
@@ -82,8 +83,13 @@ def test_client_profile_matrix(personas: Personas, who: str, status: int) -> Non
         assert body["care_team"] == [personas.therapist.user.display_name]
     else:
         assert event.outcome == Outcome.DENIED
-        assert event.client_id is None  # a refused caller learns nothing, not even whose
+        # The refused caller learns nothing; the client's practice sees the attempt.
         assert response.json() == NOT_FOUND
+        assert event.client_id == target.pk
+        _, reviewed = _review(personas.owner, outcome="denied")
+        assert [(i["actor_id"], i["client_id"]) for i in reviewed] == [
+            (str(persona.user.pk), str(target.pk))
+        ]
 
 
 def test_unknown_client_looks_like_someone_elses(personas: Personas) -> None:
@@ -172,15 +178,25 @@ def test_review_filters_and_pages(personas: Personas) -> None:
 
 def test_review_refuses_bad_filters(personas: Personas) -> None:
     owner = as_persona(personas.owner)
-    for params in ({"outcome": "maybe"}, {"actor": "nope"}, {"limit": "0"}, {"action": "a b"}):
+    for params in (
+        {"outcome": "maybe"},
+        {"actor": "nope"},
+        {"limit": "0"},
+        {"action": "a b"},
+        {"since": "2026-01-01T00:00:00"},  # no time zone: ambiguous, refused
+        {"until": "2026-01-01"},
+    ):
         assert owner.get("/api/audit/events", params).status_code == 400
 
 
 def test_reviewing_is_itself_recorded(personas: Personas) -> None:
-    _review(personas.owner)
+    _review(personas.therapist)
     event = AuditEvent.objects.order_by("-seq").first()
     assert event is not None
-    assert (event.action, event.actor_id) == ("audit.search", personas.owner.user.pk)
+    assert (event.action, event.actor_id) == ("audit.search", personas.therapist.user.pk)
+    assert event.practice_id == personas.practice.pk
+    _, seen = _review(personas.owner, action="audit.search")
+    assert str(personas.therapist.user.pk) in {i["actor_id"] for i in seen}
 
 
 def test_export_csv_is_complete_and_formula_safe(personas: Personas) -> None:

@@ -16,13 +16,14 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
-from pydantic import ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
 from quietroom.accounts.api import signed_in_user
 from quietroom.accounts.models import User
 from quietroom.audit import selectors
 from quietroom.audit.models import AuditEvent
 from quietroom.audit.services import Origin, record_event
+from quietroom.practices.models import STAFF_ROLES, Membership, Practice
 
 router = Router(tags=["audit"])
 
@@ -33,8 +34,9 @@ class EventQuery(Schema):
     client: UUID | None = None
     action: str | None = Field(default=None, max_length=64, pattern=r"^[a-z0-9_.]+$")
     outcome: Literal["allowed", "denied", "failed"] | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    # A time without a zone is ambiguous, so it is refused rather than guessed.
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     before: int | None = Field(default=None, ge=1)
     limit: int = Field(default=50, ge=1, le=selectors.MAX_PAGE)
 
@@ -88,8 +90,8 @@ class AccessPage(Schema):
 
 class HistoryQuery(Schema):
     model_config = ConfigDict(extra="forbid")
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     before: int | None = Field(default=None, ge=1)
     limit: int = Field(default=50, ge=1, le=selectors.MAX_PAGE)
 
@@ -123,6 +125,17 @@ def _reviewable(request: HttpRequest) -> tuple[User, QuerySet[AuditEvent]]:
     return user, events
 
 
+def _home_practice(user: User) -> Practice | None:
+    """Where a reviewer's own search or export is recorded, so their practice can see it."""
+    membership = (
+        Membership.objects.filter(user=user, removed_at__isnull=True, role__in=STAFF_ROLES)
+        .select_related("practice")
+        .order_by("created_at")
+        .first()
+    )
+    return membership.practice if membership else None
+
+
 @router.get("/audit/events", response=EventPage)
 def search_events(request: HttpRequest, query: Query[EventQuery]) -> EventPage:
     user, events = _reviewable(request)
@@ -133,6 +146,7 @@ def search_events(request: HttpRequest, query: Query[EventQuery]) -> EventPage:
         record_event(
             action="audit.search",
             actor=user,
+            practice=_home_practice(user),
             object_type="audit",
             origin=Origin.of(request),
         )
@@ -180,6 +194,7 @@ def export_events(request: HttpRequest, query: Query[ExportQuery]) -> StreamingH
         record_event(
             action="audit.export",
             actor=user,
+            practice=_home_practice(user),
             object_type="audit",
             reason=f"format={query.format}",
             origin=Origin.of(request),

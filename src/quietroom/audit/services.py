@@ -176,14 +176,20 @@ def record_denied(
     actor: User | None,
     object_type: str,
     object_id: str,
+    practice: Practice | None = None,
+    client: Membership | None = None,
     origin: Origin | None = None,
 ) -> None:
-    """A refused attempt on client data has no action to share a transaction with."""
+    """A refused attempt on client data has no action to share a transaction with. When the
+    target exists, the event names its practice and client, so that practice's reviewers see
+    attempts on their clients (insider snooping shows up); the caller still only sees a 404."""
     with transaction.atomic():
         record_event(
             action=action,
             outcome=Outcome.DENIED,
             actor=actor,
+            practice=practice,
+            client=client,
             object_type=object_type,
             object_id=object_id,
             origin=origin,

@@ -69,3 +69,11 @@ def caseload(user: User) -> list[Membership]:
         care_team__removed_at__isnull=True,
     )
     return list((from_admin | from_team).distinct().order_by("created_at"))
+
+
+def client_for_audit(client_id: UUID) -> Membership | None:
+    """The client a refused request aimed at, if it exists, for the audit row only: never
+    use it to decide access or to answer the caller."""
+    return (
+        Membership.objects.select_related("practice").filter(pk=client_id, role=Role.CLIENT).first()
+    )

@@ -13,7 +13,7 @@ from ninja.errors import HttpError
 
 from quietroom.accounts.api import signed_in_user
 from quietroom.audit.services import Origin, record_denied, record_event
-from quietroom.practices.access import access_client_by_id
+from quietroom.practices.access import access_client_by_id, client_for_audit
 from quietroom.practices.models import CareTeamMember
 
 router = Router(tags=["clients"])
@@ -33,9 +33,12 @@ def client_profile(request: HttpRequest, client_id: UUID) -> ClientOut:
     origin = Origin.of(request)
     access = access_client_by_id(user, client_id)
     if access is None:
+        target = client_for_audit(client_id)
         record_denied(
             action="client.profile.read",
             actor=user,
+            practice=target.practice if target else None,
+            client=target,
             object_type="client",
             object_id=str(client_id),
             origin=origin,
