@@ -1,0 +1,3 @@
+import { defineHpkeOracleSuite } from "./testing/hpke.suite";
+
+defineHpkeOracleSuite();

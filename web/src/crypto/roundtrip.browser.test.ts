@@ -1,0 +1,3 @@
+import { defineRoundTripSuite } from "./testing/roundtrip.suite";
+
+defineRoundTripSuite();

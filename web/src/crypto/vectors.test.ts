@@ -1,0 +1,3 @@
+import { defineVectorSuite } from "./testing/vectors.suite";
+
+defineVectorSuite();
