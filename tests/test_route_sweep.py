@@ -23,6 +23,8 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "sign-in": "the sign-in page: static code, no data",
     "protection": "'How your data is protected' must be readable before sign-in",
     "setup": "the practice set-up page; its token is checked by the API that uses it",
+    "my-access": "'Who has seen my file' page shell: static code; api/audit/my-access needs sign-in",
+    "audit": "the staff audit review page shell: static code; api/audit/events needs sign-in",
     "api/health": "load-balancer probe; answers only ok or unavailable",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",

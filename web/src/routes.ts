@@ -5,6 +5,8 @@ export const ROUTES = {
   signIn: "/sign-in",
   protection: "/protection",
   setup: "/setup",
+  myAccess: "/my-access",
+  audit: "/audit",
 } as const;
 
 export type RoutePath = (typeof ROUTES)[keyof typeof ROUTES];

@@ -1,15 +1,109 @@
 import { useEffect, useState } from "react";
-import { fetchMeta, type Meta } from "../api/client";
+import { fetchTransparency, hoursText, yearsText, type ChainStatus, type Transparency } from "../api/transparency";
+import { formatDay, formatWhen } from "../app/format";
+
+function sentence(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.charAt(0).toUpperCase() + trimmed.slice(1) + (/[.!?]$/.test(trimmed) ? "" : ".");
+}
+
+function ChainSentence({ chain }: { chain: ChainStatus }) {
+  const when = chain.checked_at === null ? null : formatWhen(chain.checked_at);
+  const counted =
+    chain.events === null ? "" : ` (${String(chain.events)} ${chain.events === 1 ? "entry" : "entries"} checked)`;
+  switch (chain.state) {
+    case "intact":
+      return (
+        <p>
+          <strong className="state state-good">Intact.</strong> The last check{when === null ? "" : `, on ${when},`} found
+          every entry in place and unaltered{counted}.
+        </p>
+      );
+    case "broken":
+      return (
+        <p>
+          <strong className="state state-bad">Broken.</strong> The last check{when === null ? "" : `, on ${when},`} found
+          that entries were altered or removed{counted}. Ask your practice what happened.
+        </p>
+      );
+    case "not yet checked":
+      return (
+        <p>
+          <strong className="state">Not yet checked.</strong> The history has not been checked on this server yet.
+        </p>
+      );
+  }
+}
+
+function Facts({ facts }: { facts: Transparency }) {
+  return (
+    <>
+      <h2>Locked in your browser before it is sent</h2>
+      <p>Only you and your care team (and your practice&apos;s offline recovery key) can open these:</p>
+      <ul>
+        {facts.sealed_in_browser.map((item) => (
+          <li key={item}>{item}</li>
+        ))}
+      </ul>
+
+      <h2>What this server can see</h2>
+      <p>To work at all, the server needs some facts in the clear. It sees:</p>
+      <ul>
+        {facts.server_sees.map((item) => (
+          <li key={item}>{item}</li>
+        ))}
+      </ul>
+
+      <h2>Where your data lives</h2>
+      <dl className="facts">
+        <dt>Records</dt>
+        <dd>{sentence(facts.database)}</dd>
+        <dt>Files</dt>
+        <dd>{sentence(facts.files)}</dd>
+        <dt>Other companies</dt>
+        <dd>{sentence(facts.third_parties)}</dd>
+        <dt>Signing out</dt>
+        <dd>You are signed out automatically {hoursText(facts.session_lifetime_hours)} after you sign in.</dd>
+      </dl>
+
+      <h2>The access history</h2>
+      <p>
+        Every time someone opens, changes or exports a client&apos;s record, the server writes it into a tamper-evident
+        history: each entry is linked to the one before, so a removed or altered entry shows. Entries are kept for{" "}
+        {yearsText(facts.audit_retention_years)}.
+      </p>
+      <ChainSentence chain={facts.audit_chain} />
+
+      <h2>Backups</h2>
+      <dl className="facts">
+        <dt>Last backup</dt>
+        <dd>
+          {facts.last_backup_at === null
+            ? "No backup has been recorded on this server yet."
+            : formatDay(facts.last_backup_at)}
+        </dd>
+        <dt>Last restore drill</dt>
+        <dd>
+          {facts.last_restore_drill_at === null
+            ? "No restore drill has been recorded on this server yet."
+            : formatDay(facts.last_restore_drill_at)}
+        </dd>
+      </dl>
+
+      <p className="muted">Software: Quietroom {facts.version}</p>
+    </>
+  );
+}
 
 export function ProtectionPage() {
-  const [meta, setMeta] = useState<Meta | null>(null);
+  const [facts, setFacts] = useState<Transparency | null>(null);
   const [failed, setFailed] = useState(false);
 
   useEffect(() => {
     let live = true;
-    fetchMeta().then(
+    fetchTransparency().then(
       (value) => {
-        if (live) setMeta(value);
+        if (live) setFacts(value);
       },
       () => {
         if (live) setFailed(true);
@@ -36,21 +130,12 @@ export function ProtectionPage() {
         </li>
         <li>Nobody else: not the hosting company, and not someone who copies this server.</li>
       </ul>
-      <h2>What this server can see</h2>
-      <p>
-        To work at all, the server sees your email address and name, your practice and role, appointment times, and when
-        and how much was sent, but never what was said.
-      </p>
-      <h2>No one else is watching</h2>
-      <p>This site loads nothing from other companies: no analytics, no trackers, no outside fonts or scripts.</p>
-      <p className="muted">
-        This page will soon show the live settings of this server (timeouts, sign-in protection, backups and the access
-        history).
-      </p>
       <p className="muted" aria-live="polite">
-        {meta !== null && `Software: ${meta.name} ${meta.version}`}
-        {failed && "The server could not be reached just now."}
+        {facts === null && !failed && "Reading this server's settings…"}
+        {failed && "The server could not be reached just now, so its live settings cannot be shown. Try again later."}
+        {facts !== null && "The rest of this page is read from this server's own settings and records."}
       </p>
+      {facts !== null && <Facts facts={facts} />}
     </article>
   );
 }
