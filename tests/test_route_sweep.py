@@ -23,13 +23,26 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "sign-in": "the sign-in page: static code, no data",
     "protection": "'How your data is protected' must be readable before sign-in",
     "setup": "the practice set-up page; its token is checked by the API that uses it",
-    "my-access": "'Who has seen my file' page shell: static code; api/audit/my-access needs sign-in",
+    "my-access": "'Who has seen my file' page shell: static code; its API needs sign-in",
     "audit": "the staff audit review page shell: static code; api/audit/events needs sign-in",
     "api/health": "load-balancer probe; answers only ok or unavailable",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",
     "api/transparency": "'How your data is protected' facts, readable before sign-in",
     "api/openapi.json": "the API's public schema: describes operations, holds no data",
+    # Sign-in (allauth headless): these must answer before sign-in; they are rate limited and
+    # answer alike for known and unknown emails (AU-03). Every other _allauth route gives 401.
+    "api/keys/prelogin": "salt and KDF parameters needed to derive the sign-in key",
+    "_allauth/browser/v1/config": "allauth's public settings (sign-in methods) for sign-in",
+    "_allauth/browser/v1/auth/session": "'am I signed in?': 401 with the open flows when not",
+    "_allauth/browser/v1/auth/login": "sign-in with email and authKey",
+    "_allauth/browser/v1/auth/webauthn/login": "passkey sign-in: a challenge, then its answer",
+    "_allauth/browser/v1/auth/signup": "refuses (403) unless the session holds an invitation",
+    "_allauth/browser/v1/auth/password/request": "asks for a reset email; same answer for all",
+    "_allauth/browser/v1/auth/password/reset": "works only with the one-time key from that email",
+    "_allauth/browser/v1/auth/email/verify": "works only with the one-time key from the email",
+    "_allauth/browser/v1/auth/email/verify/resend": "only during a pending sign-in; else 409",
+    "_allauth/browser/v1/account/email": "anonymous POST only during a pending sign-in; else 409",
 }
 WEBSOCKET_ANONYMOUS_ALLOWED: dict[str, str] = {}
 

@@ -32,6 +32,11 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.headless",
+    "allauth.usersessions",
     "quietroom.core",
     "quietroom.accounts",
     "quietroom.practices",
@@ -48,8 +53,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "quietroom.accounts.middleware.IdleLogoffMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "quietroom.core.middleware.JsonErrorMiddleware",
+    # Inside the JSON error middleware, so that allauth turns its own ImmediateHttpResponse
+    # exceptions into their responses before anything treats them as unhandled errors.
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "quietroom.urls"
@@ -150,7 +159,7 @@ MAX_REQUEST_BYTES = CONFIG.max_request_bytes
 # --- Security -----------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime (AU-08); idle logoff comes with accounts
+SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute lifetime (AU-08)
 CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_USE_SESSIONS = False  # the web client reads the CSRF cookie to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -178,6 +187,66 @@ if CONFIG.trusted_proxy:
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
 ]
+
+# --- Sign-in (allauth headless; docs/api/http.md) ------------------------------------------
+# The "password" allauth sees is the authKey the browser derives (crypto-protocol.md §3.5);
+# the real password never reaches the server, so its strength rules run in the browser.
+AUTH_PASSWORD_VALIDATORS = [{"NAME": "quietroom.accounts.validators.AuthKeyValidator"}]
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+
+HEADLESS_ONLY = True
+HEADLESS_CLIENTS = ("browser",)  # same-origin web client: session cookie + CSRF, no tokens
+HEADLESS_SERVE_SPECIFICATION = False  # its page loads scripts from a CDN, which the CSP forbids
+# Links in emails point at the web client's pages.
+HEADLESS_FRONTEND_URLS = {
+    "account_confirm_email": f"{CONFIG.public_url}/verify-email/{{key}}",
+    "account_reset_password": f"{CONFIG.public_url}/reset-password",
+    "account_reset_password_from_key": f"{CONFIG.public_url}/reset-password/{{key}}",
+    "account_signup": f"{CONFIG.public_url}/sign-in",  # signup is by invitation only
+}
+ACCOUNT_ADAPTER = "quietroom.accounts.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]  # one authKey field: no typing it twice
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"  # sign-in and MFA enrolment need a verified address
+ACCOUNT_LOGIN_BY_CODE_ENABLED = False  # gives no key to unlock with (§3.5), widens the way in
+ACCOUNT_PREVENT_ENUMERATION = True  # known and unknown emails get the same answers (AU-03)
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False  # do not mail strangers whose address someone typed
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell people of every credential change (AU-07)
+ACCOUNT_SESSION_REMEMBER = False  # the cookie ends with the browser; the server limits below
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # §9.1: this session confirms the new key wrap
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False  # a reset restores sign-in only, and MFA still applies
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if CONFIG.tls else "http"
+PASSWORD_RESET_TIMEOUT = 10 * 60  # reset links work once and for ten minutes (AU-07)
+# Brute force (AU-02): allauth's counters live in the default cache, which is shared by all
+# workers (the database cache, or Redis). 5 failures per account in any 5 minutes, then the
+# account waits until the oldest failure is 5 minutes old; 10 per address per minute.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "prelogin": "30/m/ip",  # POST /api/keys/prelogin
+}
+# A hard ceiling per account on top, which neither a password reset nor the limits above lift.
+LOGIN_FAILURE_CEILING_PER_HOUR = 100
+
+MFA_ADAPTER = "quietroom.accounts.adapters.MFAAdapter"  # seals TOTP secrets and seeds (AU-06)
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_PASSKEY_SIGNUP_ENABLED = False  # signup is by invitation only
+MFA_TRUST_ENABLED = False  # no "trust this browser": no sign-in skips the second factor (AU-01)
+MFA_TOTP_TOLERANCE = 0  # only the current 30-second code
+MFA_TOTP_ISSUER = "Quietroom"  # the name authenticator apps show; allauth's default is the host
+# WebAuthn needs a secure origin; plain http is only ever allowed on loopback (see config.py).
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not CONFIG.tls
+USERSESSIONS_ADAPTER = "quietroom.accounts.adapters.UserSessionsAdapter"
+USERSESSIONS_TRACK_ACTIVITY = False  # IdleLogoffMiddleware keeps the activity time instead
+
+# Automatic logoff (AU-08), enforced by quietroom.accounts.middleware.IdleLogoffMiddleware.
+IDLE_LOGOFF_STAFF_SECONDS = 15 * 60  # owners, admins, therapists
+IDLE_LOGOFF_CLIENT_SECONDS = 30 * 60
+SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE  # from sign-in, however active
+SESSION_ACTIVITY_WRITE_SECONDS = 60  # record activity at most once a minute
 
 # --- Email --------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = CONFIG.default_from_email

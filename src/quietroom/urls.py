@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from quietroom.api import api
 from quietroom.core import views
 
 urlpatterns = [
     path("api/", api.urls),
+    # Sign-in, MFA and session management: allauth's headless API for the browser client.
+    path("_allauth/", include("quietroom.accounts.urls")),
     *[path(route.lstrip("/"), views.spa) for route in sorted(views.SPA_ROUTES)],
 ]
 

@@ -1,17 +1,22 @@
-"""Who is signed in, and their own profile. Sign-in itself (allauth headless, with keys
-unlocked in the browser) arrives with the accounts capability."""
+"""Who is signed in, their own profile, and prelogin. Sign-in itself is allauth's headless
+API under /_allauth/ (docs/api/http.md)."""
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
-from django.http import HttpRequest
+from allauth.core import ratelimit
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from pydantic import ConfigDict, Field
 
-from quietroom.accounts import services
+from quietroom.accounts import prelogin, services
 from quietroom.accounts.models import User
+from quietroom.core.errors import error_response
 from quietroom.practices.access import active_memberships
 
 router = Router(tags=["accounts"])
@@ -62,3 +67,34 @@ def session(request: HttpRequest) -> SessionOut:
 def update_profile(request: HttpRequest, payload: ProfileIn) -> SessionOut:
     user = services.set_display_name(signed_in_user(request), payload.display_name)
     return _session_out(user)
+
+
+class PreloginIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254)
+
+
+class KdfOut(Schema):
+    alg: Literal["argon2id"] = "argon2id"
+    m: int
+    t: int
+    p: int
+
+
+class PreloginOut(Schema):
+    salt: str
+    kdf: KdfOut
+
+
+@router.post("/keys/prelogin", auth=None, response=PreloginOut)
+def keys_prelogin(request: HttpRequest, payload: PreloginIn) -> PreloginOut | HttpResponse:
+    """Salt and Argon2id parameters for an email, the same shape whether or not it has an
+    account (AU-03)."""
+    if not ratelimit.consume(request, action="prelogin"):  # ACCOUNT_RATE_LIMITS, per address
+        return error_response(429)
+    try:
+        validate_email(prelogin.normalize_email(payload.email))
+    except ValidationError:
+        raise HttpError(400, "Enter a valid email address.") from None
+    answer = prelogin.prelogin(payload.email)
+    return PreloginOut(salt=answer.salt, kdf=KdfOut(m=answer.m, t=answer.t, p=answer.p))
