@@ -9,9 +9,11 @@ import io
 import uuid
 
 import pytest
+from django.db import transaction
 from django.test import Client
 
 from quietroom.audit.models import AuditEvent, Outcome
+from quietroom.audit.services import Origin, record_event
 from tests.harness.personas import Persona, Personas
 from tests.test_route_sweep import all_routes
 
@@ -37,6 +39,7 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/audit/events": "audit review: writes audit.search itself (tested below)",
     "api/audit/events/export": "audit export: writes audit.export itself (tested below)",
     "api/audit/my-access": "the caller's own access history",
+    "api/account/security-events": "the caller's own sign-in history",
 }
 
 
@@ -230,3 +233,19 @@ def test_client_sees_who_opened_their_file_and_nothing_else(personas: Personas) 
     assert [i["actor_name"] for i in theirs] == [personas.other_therapist.user.display_name]
     staff = as_persona(personas.owner).get("/api/audit/my-access").json()["items"]
     assert staff == []
+
+
+def test_security_history_shows_only_ones_own_sign_in_events(personas: Personas) -> None:
+    with transaction.atomic():
+        for persona in (personas.client, personas.therapist):
+            record_event(
+                action="auth.login",
+                actor=persona.user,
+                origin=Origin(address="192.0.2.0/24", user_agent="Firefox"),
+            )
+    as_persona(personas.therapist).get(f"/api/clients/{personas.client.membership.pk}")
+    items = as_persona(personas.client).get("/api/account/security-events").json()["items"]
+    assert [(i["action"], i["address"], i["user_agent"]) for i in items] == [
+        ("auth.login", "192.0.2.0/24", "Firefox")
+    ]
+    assert as_persona(None).get("/api/account/security-events").status_code == 401

@@ -206,6 +206,46 @@ def export_events(request: HttpRequest, query: Query[ExportQuery]) -> StreamingH
     return response
 
 
+class SecurityEventOut(Schema):
+    at: datetime
+    action: str
+    outcome: str
+    address: str
+    user_agent: str
+    reason: str
+
+
+class SecurityPage(Schema):
+    items: list[SecurityEventOut]
+    next_before: int | None
+
+
+@router.get("/account/security-events", response=SecurityPage)
+def my_security_events(request: HttpRequest, query: Query[HistoryQuery]) -> SecurityPage:
+    """The caller's own sign-in history: when, from which network and browser, and how it went,
+    so that a sign-in they do not recognise stands out."""
+    user = signed_in_user(request)
+    events = selectors.apply_filter(
+        selectors.security_history(user),
+        selectors.EventFilter(since=query.since, until=query.until),
+    )
+    rows, next_before = selectors.page(events, query.before, query.limit)
+    return SecurityPage(
+        items=[
+            SecurityEventOut(
+                at=e.occurred_at,
+                action=e.action,
+                outcome=e.outcome,
+                address=e.address,
+                user_agent=e.user_agent,
+                reason=e.reason,
+            )
+            for e in rows
+        ],
+        next_before=next_before,
+    )
+
+
 @router.get("/audit/my-access", response=AccessPage)
 def my_access(request: HttpRequest, query: Query[HistoryQuery]) -> AccessPage:
     user = signed_in_user(request)

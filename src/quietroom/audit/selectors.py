@@ -81,3 +81,8 @@ def access_history(user: User) -> QuerySet[AuditEvent]:
         .exclude(actor=user)
         .exclude(actor__isnull=True)
     )
+
+
+def security_history(user: User) -> QuerySet[AuditEvent]:
+    """This person's own sign-ins, failures, sign-outs and credential changes."""
+    return AuditEvent.objects.filter(actor=user, action__startswith="auth.")
