@@ -33,8 +33,11 @@ def _setup_django() -> None:
 def _prepare_database() -> None:
     from django.core.management import call_command
 
+    from quietroom.core.maintenance import refresh_statistics
+
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
+    refresh_statistics()
 
 
 def _print_setup_link(*, force: bool) -> bool:
@@ -162,6 +165,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     cutoff = timezone.now() - timedelta(days=settings.CONFIG.audit_retention_days)
     deleted = services.purge_before(cutoff)
+    from quietroom.core.maintenance import refresh_statistics
+
+    refresh_statistics()
     print(f"deleted {deleted} events older than {cutoff:%Y-%m-%d} (retention)")
     return 0
 

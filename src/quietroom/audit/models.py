@@ -48,6 +48,10 @@ class AuditEvent(models.Model):
             models.Index(fields=["client", "seq"], name="audit_client_seq"),
             models.Index(fields=["actor", "seq"], name="audit_actor_seq"),
             models.Index(fields=["action", "seq"], name="audit_action_seq"),
+            # Refused attempts are rare, so "show me the denials" needs its own index, or an
+            # empty answer would scan the whole trail.
+            models.Index(fields=["outcome", "seq"], name="audit_outcome_seq"),
+            models.Index(fields=["action", "outcome", "seq"], name="audit_action_outcome_seq"),
             models.Index(fields=["occurred_at"], name="audit_occurred_at"),
         ]
 
