@@ -25,10 +25,15 @@ HASHED_FIELDS = (
 )  # fmt: skip
 
 
+# Keys inserted in sorted order encode exactly as sort_keys=True would; one shared encoder
+# saves building a new one per event, which dominates `audit verify` over millions of rows.
+_SORTED_FIELDS = tuple(sorted(HASHED_FIELDS))
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
+
+
 def event_hash(fields: Mapping[str, Any]) -> str:
-    canonical = {name: fields[name] for name in HASHED_FIELDS}
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    canonical = {name: fields[name] for name in _SORTED_FIELDS}
+    return hashlib.sha256(_ENCODER.encode(canonical).encode("ascii")).hexdigest()
 
 
 def checkpoint_message(seq: int, head_hash: str) -> bytes:
