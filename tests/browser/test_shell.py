@@ -80,29 +80,40 @@ def test_keyboard_users_can_skip_to_content(page: Page) -> None:
     expect(skip).to_be_visible()
 
 
-def test_csp_blocks_inline_script(page: Page, page_problems: PageProblems) -> None:
+def test_csp_blocks_inline_script(
+    page: Page, page_problems: PageProblems, third_party_guard: ThirdPartyGuard
+) -> None:
     page.goto("/")
-    page.evaluate(
-        """() => new Promise((resolve) => {
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    with page.expect_request("**/api/csp-report"):
+        page.evaluate(
+            """() => new Promise((resolve) => {
             document.addEventListener("securitypolicyviolation", () => resolve(null), {once: true});
             const s = document.createElement("script");
             s.textContent = "window.injected = true";
             document.body.append(s);
         })"""
-    )
+        )
     assert page.evaluate("window.injected === undefined") is True
     assert page_problems.csp_violations, "the browser should have reported the violation"
+    assert third_party_guard.csp_reports, "and sent a report to the server"
     page_problems.csp_violations.clear()  # expected here; any other test fails on one
+    third_party_guard.csp_reports.clear()
 
 
-def test_csp_blocks_a_foreign_fetch(page: Page, page_problems: PageProblems) -> None:
+def test_csp_blocks_a_foreign_fetch(
+    page: Page, page_problems: PageProblems, third_party_guard: ThirdPartyGuard
+) -> None:
     page.goto("/")
-    outcome = page.evaluate(
-        "fetch('https://tracker.example/pixel').then(() => 'sent', () => 'blocked')"
-    )
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    with page.expect_request("**/api/csp-report"):
+        outcome = page.evaluate(
+            "fetch('https://tracker.example/pixel').then(() => 'sent', () => 'blocked')"
+        )
     assert outcome == "blocked"
     assert any("connect-src" in v for v in page_problems.csp_violations)
     page_problems.csp_violations.clear()  # expected here; any other test fails on one
+    third_party_guard.csp_reports.clear()
 
 
 def test_third_party_guard_catches_a_foreign_request(

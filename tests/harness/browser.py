@@ -47,10 +47,15 @@ def origin_of(url: str) -> str:
 class ThirdPartyGuard:
     app_origin: str
     blocked: list[str] = field(default_factory=list)
+    # Every CSP violation the browser reports, including ones a library swallowed (zod's eval
+    # probe, for one, throws no visible error but still sends a report).
+    csp_reports: list[str] = field(default_factory=list)
 
     def handle(self, route: Route) -> None:
         url = route.request.url
         if url.startswith(("data:", "blob:")) or origin_of(url) == self.app_origin:
+            if urlsplit(url).path == "/api/csp-report":
+                self.csp_reports.append(route.request.post_data or "")
             route.continue_()
             return
         self.blocked.append(url)
@@ -89,6 +94,9 @@ def context(
     ctx.close()
     assert third_party_guard.blocked == [], (
         f"third-party requests were made: {third_party_guard.blocked}"
+    )
+    assert third_party_guard.csp_reports == [], (
+        f"CSP violations were reported: {third_party_guard.csp_reports}"
     )
 
 
