@@ -262,8 +262,10 @@ def test_protection_page_shows_the_live_configuration(
     expect(page.get_by_text("Not yet checked.")).to_be_visible()
     expect(page.get_by_text("No backup has been recorded on this server yet.")).to_be_visible()
     expect(page.get_by_text("No restore drill has been recorded")).to_be_visible()
-    hours = settings.SESSION_COOKIE_AGE // 3600
-    expect(page.get_by_text(f"signed out automatically {hours} hours after")).to_be_visible()
+    hours = settings.SESSION_ABSOLUTE_SECONDS // 3600
+    expect(page.get_by_text(f"automatically {hours} hours after you sign in")).to_be_visible()
+    idle = settings.IDLE_LOGOFF_CLIENT_SECONDS // 60
+    expect(page.get_by_text(f"signed out after {idle} minutes without activity")).to_be_visible()
     expect(page.get_by_text("Notes about your sessions")).to_be_visible()
     expect(page.get_by_text("Appointment times")).to_be_visible()
 

@@ -43,6 +43,9 @@ class Transparency(Schema):
     files: str
     third_parties: str
     session_lifetime_hours: int
+    idle_logoff_staff_minutes: int
+    idle_logoff_client_minutes: int
+    two_step_verification: str
     audit_retention_years: float
     audit_chain: ChainStatus
     last_backup_at: datetime | None
@@ -68,7 +71,13 @@ def build() -> Transparency:
         database=database,
         files="encrypted files on your practice's own server",
         third_parties="none: no analytics, trackers, advertising, outside fonts or scripts",
-        session_lifetime_hours=settings.SESSION_COOKIE_AGE // 3600,
+        session_lifetime_hours=settings.SESSION_ABSOLUTE_SECONDS // 3600,
+        idle_logoff_staff_minutes=settings.IDLE_LOGOFF_STAFF_SECONDS // 60,
+        idle_logoff_client_minutes=settings.IDLE_LOGOFF_CLIENT_SECONDS // 60,
+        # Say only what the server enforces today: enrolment is offered, not yet required.
+        two_step_verification=(
+            "offered to everyone: an authenticator app, a passkey or recovery codes"
+        ),
         audit_retention_years=round(settings.CONFIG.audit_retention_days / 365.25, 1),
         audit_chain=chain,
         # Backups and restore drills arrive with the operations capability.

@@ -63,7 +63,13 @@ function Facts({ facts }: { facts: Transparency }) {
         <dt>Other companies</dt>
         <dd>{sentence(facts.third_parties)}</dd>
         <dt>Signing out</dt>
-        <dd>You are signed out automatically {hoursText(facts.session_lifetime_hours)} after you sign in.</dd>
+        <dd>
+          You are signed out after {facts.idle_logoff_client_minutes} minutes without activity (practice staff after{" "}
+          {facts.idle_logoff_staff_minutes}), and automatically {hoursText(facts.session_lifetime_hours)} after you sign in
+          in any case.
+        </dd>
+        <dt>Two-step verification</dt>
+        <dd>{sentence(facts.two_step_verification)}</dd>
       </dl>
 
       <h2>The access history</h2>
