@@ -40,6 +40,10 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/audit/events/export": "audit export: writes audit.export itself (tested below)",
     "api/audit/my-access": "the caller's own access history",
     "api/account/security-events": "the caller's own sign-in history",
+    "api/practices/<practice_id>/invitations": "invitations: audited as invitation.created",
+    "api/invitations/<uuidstr:invitation_id>": "invitations: audited as invitation.revoked",
+    "api/invitations/open": "an invitation token, before any account exists",
+    "api/invitations/join": "invitations: audited as invitation.accepted",
 }
 
 

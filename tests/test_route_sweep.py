@@ -33,6 +33,7 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     # Sign-in (allauth headless): these must answer before sign-in; they are rate limited and
     # answer alike for known and unknown emails (AU-03). Every other _allauth route gives 401.
     "api/keys/prelogin": "salt and KDF parameters needed to derive the sign-in key",
+    "api/invitations/open": "the invitation page, before an account exists; needs the token",
     "_allauth/browser/v1/config": "allauth's public settings (sign-in methods) for sign-in",
     "_allauth/browser/v1/auth/session": "'am I signed in?': 401 with the open flows when not",
     "_allauth/browser/v1/auth/login": "sign-in with email and authKey",

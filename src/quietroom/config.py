@@ -45,6 +45,7 @@ class Config:
     default_from_email: str
     audit_syslog_url: str | None
     audit_retention_days: int
+    invitation_days: int
 
     @property
     def tls(self) -> bool:
@@ -229,6 +230,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         audit_retention_days=_int(
             env, f"{PREFIX}AUDIT_RETENTION_DAYS", default=2192, low=365, high=36_500
         ),
+        invitation_days=_int(env, f"{PREFIX}INVITATION_DAYS", default=7, low=1, high=30),
     )
 
 

@@ -38,6 +38,19 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]
         # Closed to the public: only someone holding an invitation may create an account.
         return invitations.pending_invitation(request) is not None
 
+    def clean_email(self, email: str) -> str:
+        cleaned: str = super().clean_email(email)
+        pending = invitations.pending_invitation(context.request)
+        if pending is not None and prelogin.normalize_email(cleaned) != pending.email:
+            raise ValidationError("Use the email address the invitation was sent to.")
+        return cleaned
+
+    def is_email_verified(self, request: HttpRequest, email: str) -> bool:
+        # The invitation link reached this address, which proves it as well as allauth's own
+        # confirmation email would.
+        pending = invitations.pending_invitation(request)
+        return pending is not None and prelogin.normalize_email(email) == pending.email
+
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         # allauth prefixes the request's host name; each allowed host name would then get its
         # own per-account budget. The normalised email alone keeps one budget per account.

@@ -1,7 +1,7 @@
-"""Invitations: the only way into a practice, because signup is closed to the public.
+"""The sign-up adapter's view of invitations (quietroom.practices.invitations holds the rest).
 
-Only the hook the sign-up adapter asks exists so far; the invitations themselves (issue, email,
-accept, expire) are later work of the accounts capability.
+Signup is closed unless this browser session has opened a usable invitation, and then only for
+the address the invitation was sent to.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.http import HttpRequest
+
+from quietroom.practices import invitations
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,8 @@ class PendingInvitation:
     email: str
 
 
-def pending_invitation(request: HttpRequest) -> PendingInvitation | None:
-    """The accepted invitation marked in this session, or None. Always None until invitations
-    exist, which keeps signup closed."""
-    return None
+def pending_invitation(request: HttpRequest | None) -> PendingInvitation | None:
+    if request is None or not hasattr(request, "session"):
+        return None
+    held = invitations.held_invitation(request)
+    return PendingInvitation(held.id, held.email) if held is not None else None

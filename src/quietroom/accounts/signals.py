@@ -8,6 +8,7 @@ email is never stored anywhere.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from allauth.account import signals as account_signals
@@ -21,6 +22,9 @@ from quietroom.accounts import prelogin
 from quietroom.accounts.models import User
 from quietroom.audit.models import Outcome
 from quietroom.audit.services import Origin, record_event
+from quietroom.practices import invitations
+
+logger = logging.getLogger("quietroom.accounts")
 
 
 def _record(
@@ -84,6 +88,10 @@ def on_logged_out(
 
 def on_signed_up(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     _record("auth.signup", request, user)
+    # Signup is open only to a session holding an invitation for this address (the adapter
+    # checks both), so the new account joins the practice at once.
+    if invitations.accept(request, user) is None:
+        logger.warning("signup without a usable invitation", extra={"user": str(user.id)})
 
 
 def on_password_changed(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:

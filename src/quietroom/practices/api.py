@@ -1,18 +1,25 @@
-"""Client records as the practice sees them. Today: a client's profile (metadata only); the
-clinical items sealed to the care team arrive with messaging, forms and notes."""
+"""Client records as the practice sees them, and invitations into a practice. Today a client's
+record is their profile (metadata only); the clinical items sealed to the care team arrive with
+messaging, forms and notes."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja.errors import HttpError
+from ninja.responses import Status
+from pydantic import ConfigDict, Field
 
 from quietroom.accounts.api import signed_in_user
 from quietroom.audit.services import Origin, record_denied, record_event
+from quietroom.practices import invitations
 from quietroom.practices.access import access_client_by_id, client_for_audit
 from quietroom.practices.models import CareTeamMember
 
@@ -68,3 +75,90 @@ def client_profile(request: HttpRequest, client_id: UUID) -> ClientOut:
             origin=origin,
         )
     return out
+
+
+NOT_FOUND = "Nothing was found here."
+# The same words for a token that never existed, expired, was revoked or was already used.
+INVITATION_GONE = "This invitation link cannot be used. Ask for a new one."
+
+
+class InvitationIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(min_length=3, max_length=254)
+    role: Literal["admin", "therapist", "client"]
+
+
+class InvitationOut(Schema):
+    id: UUID
+    email: str
+    role: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@router.post("/practices/{practice_id}/invitations", response={201: InvitationOut})
+def invite(request: HttpRequest, practice_id: UUID, payload: InvitationIn) -> Status[InvitationOut]:
+    """Invite someone by email. The answer is the same whether or not the address already has
+    an account anywhere: telling a therapist that would reveal someone else's therapy."""
+    user = signed_in_user(request)
+    try:
+        validate_email(invitations.normalize_email(payload.email))
+    except ValidationError:
+        raise HttpError(400, "Enter a valid email address.") from None
+    inviter = invitations.inviter_membership(user, practice_id, payload.role)
+    if inviter is None:
+        raise HttpError(404, NOT_FOUND)
+    invitation = invitations.create_invitation(
+        inviter, payload.email, payload.role, Origin.of(request)
+    )
+    return Status(201, InvitationOut.model_validate(invitation, from_attributes=True))
+
+
+@router.get("/practices/{practice_id}/invitations", response=list[InvitationOut])
+def list_invitations(request: HttpRequest, practice_id: UUID) -> list[InvitationOut]:
+    found = invitations.pending_invitations(signed_in_user(request), practice_id)
+    if found is None:
+        raise HttpError(404, NOT_FOUND)
+    return [InvitationOut.model_validate(i, from_attributes=True) for i in found]
+
+
+@router.delete("/invitations/{uuid:invitation_id}", response={204: None})
+def revoke_invitation(request: HttpRequest, invitation_id: UUID) -> Status[None]:
+    if not invitations.revoke(signed_in_user(request), invitation_id, Origin.of(request)):
+        raise HttpError(404, NOT_FOUND)
+    return Status(204, None)
+
+
+class OpenIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    token: str = Field(min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class OpenedOut(Schema):
+    email: str
+    practice_name: str
+    role: str
+
+
+@router.post("/invitations/open", auth=None, response=OpenedOut)
+def open_invitation(request: HttpRequest, payload: OpenIn) -> OpenedOut:
+    """The invitation page calls this with the token from its link; the session may then sign
+    up (or, signed in with the invited address, join)."""
+    opened = invitations.open_invitation(request, payload.token)
+    if opened is None:
+        raise HttpError(404, INVITATION_GONE)
+    return OpenedOut(email=opened.email, practice_name=opened.practice_name, role=opened.role)
+
+
+class JoinedOut(Schema):
+    practice_id: UUID
+    role: str
+
+
+@router.post("/invitations/join", response=JoinedOut)
+def join(request: HttpRequest) -> JoinedOut:
+    """Accept the opened invitation with the account already signed in."""
+    membership = invitations.accept(request, signed_in_user(request))
+    if membership is None:
+        raise HttpError(404, INVITATION_GONE)
+    return JoinedOut(practice_id=membership.practice_id, role=membership.role)

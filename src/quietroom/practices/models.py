@@ -92,3 +92,33 @@ class SetupLink(models.Model):
 
     def __str__(self) -> str:
         return str(self.id)
+
+
+class Invitation(models.Model):
+    """A single-use, expiring, revocable invitation to join a practice in one role. Only the
+    token's hash is stored; the token itself travels once, in the email."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    invited_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=[Role.ADMIN, Role.THERAPIST, Role.CLIENT]),
+                name="invitation_role_valid",  # nobody is invited as owner
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.id)
