@@ -9,10 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
 
+from quietroom.accounts.services import disable_user
 from quietroom.asgi import application
 from quietroom.realtime.consumers import MAX_FRAME_BYTES, RATE_BURST
 from tests.harness.personas import Personas
@@ -143,3 +145,42 @@ def test_flooding_connection_is_closed(personas: Personas) -> None:
     answered, error = run(session_cookie(personas), body)
     assert error["code"] == "rate_limited"
     assert RATE_BURST - 1 <= answered <= RATE_BURST + 4
+
+
+# --- Revocation ends open sockets at once (AC-07) --------------------------------------------
+
+
+async def _closed_by(cookie: bytes, action: Callable[[], Any]) -> dict[str, Any]:
+    communicator = WebsocketCommunicator(
+        application, "/ws/events", headers=[(b"origin", GOOD_ORIGIN), (b"cookie", cookie)]
+    )
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    await communicator.receive_from(timeout=5)  # hello
+    await sync_to_async(action)()
+    closed: dict[str, Any] = await communicator.receive_output(timeout=5)
+    await communicator.wait()
+    return closed
+
+
+def test_disabling_an_account_closes_its_sockets(personas: Personas) -> None:
+    cookie = session_cookie(personas)
+    closed = asyncio.run(
+        _closed_by(cookie, lambda: disable_user(personas.client.user, by=personas.owner.user))
+    )
+    assert closed == {"type": "websocket.close", "code": 4401}
+    rest = Client()
+    rest.cookies[settings.SESSION_COOKIE_NAME] = cookie.decode().split("=", 1)[1]
+    assert rest.get("/api/session").status_code == 401
+    assert run(cookie, lambda _ws: asyncio.sleep(0)) == "refused"
+
+
+def test_signing_out_closes_that_sessions_sockets(personas: Personas) -> None:
+    client = Client()
+    client.force_login(personas.client.user)
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}".encode()
+    closed = asyncio.run(
+        _closed_by(cookie, lambda: client.delete("/_allauth/browser/v1/auth/session"))
+    )
+    assert closed == {"type": "websocket.close", "code": 4401}

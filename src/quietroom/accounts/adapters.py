@@ -27,6 +27,7 @@ from quietroom.accounts.signals import record_refused_login
 from quietroom.audit.services import Origin, record_event
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
 from quietroom.crypto.errors import EncodingError
+from quietroom.realtime.sessions import end_session_sockets
 
 CEILING_ACTION = "login_failed_ceiling"
 
@@ -124,4 +125,5 @@ class UserSessionsAdapter(DefaultUserSessionsAdapter):  # type: ignore[misc]
                     object_id=str(session.pk),  # never the session key: it is a credential
                     origin=Origin.of(request),
                 )
+                end_session_sockets(session.session_key)
                 session.end()

@@ -23,6 +23,7 @@ from quietroom.core.errors import error_response
 from quietroom.core.middleware import is_api
 from quietroom.practices.access import active_memberships
 from quietroom.practices.models import Role
+from quietroom.realtime.sessions import end_session_sockets
 
 SIGNED_IN_AT = "qr.signed_in_at"
 LAST_SEEN_AT = "qr.last_seen_at"
@@ -90,5 +91,6 @@ class IdleLogoffMiddleware:
             record_event(
                 action="auth.session.expired", actor=user, reason=reason, origin=Origin.of(request)
             )
+            end_session_sockets(request.session.session_key)
             request.session.flush()  # deletes the server-side session, not just the cookie
         request.user = AnonymousUser()

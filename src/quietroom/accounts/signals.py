@@ -23,6 +23,7 @@ from quietroom.accounts.models import User
 from quietroom.audit.models import Outcome
 from quietroom.audit.services import Origin, record_event
 from quietroom.practices import invitations
+from quietroom.realtime.sessions import end_session_sockets
 
 logger = logging.getLogger("quietroom.accounts")
 
@@ -84,6 +85,8 @@ def on_logged_out(
 ) -> None:
     if isinstance(user, User):
         _record("auth.logout", request, user)
+    if request is not None and hasattr(request, "session"):
+        end_session_sockets(request.session.session_key)
 
 
 def on_signed_up(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:

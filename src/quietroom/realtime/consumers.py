@@ -9,6 +9,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from quietroom.realtime.sessions import session_group, user_group
+
 MAX_FRAME_BYTES = 64 * 1024
 RATE_LIMIT_PER_SECOND = 20
 RATE_BURST = 40
@@ -28,6 +30,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         self.tokens = float(RATE_BURST)
         self.last_refill = time.monotonic()
+        session = self.scope.get("session")
+        self.groups_joined = [user_group(user.id)]
+        if session is not None and session.session_key:
+            self.groups_joined.append(session_group(session.session_key))
+        for group in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "version": 1})
 
@@ -57,6 +65,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.send_json({"type": "pong", "id": message.get("id", 0)})
             return
         await self.send_json({"type": "error", "code": "unknown_type"})
+
+    async def disconnect(self, code: int) -> None:
+        for group in getattr(self, "groups_joined", []):
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_end(self, event: dict[str, Any]) -> None:
+        """The session or account behind this socket ended: close at once (AC-07)."""
+        await self.close(code=CLOSE_NOT_AUTHENTICATED)
 
     def _take_token(self) -> bool:
         now = time.monotonic()
