@@ -50,7 +50,7 @@ def invite(inviter: Persona, email: str, role: str, practice_id: object = None) 
 
 
 def token_from_outbox() -> str:
-    match = re.search(r"/join#token=([A-Za-z0-9_-]+)", mail.outbox[-1].body)
+    match = re.search(r"/join#token=([A-Za-z0-9_-]+)", str(mail.outbox[-1].body))
     assert match, mail.outbox[-1].body
     return match.group(1)
 
@@ -97,7 +97,7 @@ def test_the_email_names_the_practice_and_nothing_about_therapy(personas: Person
     invite(personas.therapist, "New.Client@Example.org", "client")
     [message] = mail.outbox
     assert message.to == ["new.client@example.org"]
-    text = (message.subject + message.body).replace(personas.practice.name, "")
+    text = (str(message.subject) + str(message.body)).replace(personas.practice.name, "")
     for word in ("therap", "client", "counsel", "session", "mental", "patient", "care"):
         assert word not in text.lower()
     assert "#token=" in message.body  # in the fragment: never sent to a server, never logged

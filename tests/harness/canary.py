@@ -1,5 +1,9 @@
 """The plaintext canary scanner.
 
+Files are read in a separate process: opening and closing the live SQLite file from the test
+process would drop that process's POSIX locks on it (they are per process, not per handle), and
+the server could then checkpoint and delete a WAL file the tests still use.
+
 A test types a unique string (a canary) into the product, then asks: does that string appear
 anywhere the server keeps things? The scanner searches every file under the data folder
 (database and its WAL, blobs, logs, outbox, backups, exports), any extra paths, and a
@@ -12,9 +16,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +99,18 @@ def postgres_dump(database_url: str) -> bytes:
     return subprocess.run(cmd, check=True, capture_output=True, env=env, timeout=120).stdout
 
 
+def scan_files(canary: str, roots: Iterable[Path]) -> list[Hit]:
+    """Scan in this process: only for a process with no SQLite connection of its own."""
+    hits: list[Hit] = []
+    for path in _files(roots):
+        try:
+            data = path.read_bytes()
+        except (FileNotFoundError, PermissionError):
+            continue  # a file removed while we walked (SQLite's -journal) holds nothing now
+        hits.extend(scan_bytes(data, str(path), canary))
+    return hits
+
+
 def scan(
     canary: str,
     data_dir: Path,
@@ -103,13 +121,19 @@ def scan(
     """Every place the canary appears in the server's keeping; an empty list means none."""
     if len(canary) < 12:
         raise ValueError("a canary must be at least 12 characters, or it will match by chance")
-    hits: list[Hit] = []
-    for path in _files([data_dir, *extra_paths]):
-        try:
-            data = path.read_bytes()
-        except (FileNotFoundError, PermissionError):
-            continue  # a file removed while we walked (SQLite's -journal) holds nothing now
-        hits.extend(scan_bytes(data, str(path), canary))
+    request = json.dumps({"canary": canary, "roots": [str(p) for p in [data_dir, *extra_paths]]})
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.harness.canary"],
+        input=request, capture_output=True, text=True, check=True, timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    hits = [Hit(where, form) for where, form in json.loads(result.stdout)]
     if postgres_url is not None:
         hits.extend(scan_bytes(postgres_dump(postgres_url), "pg_dump", canary))
     return hits
+
+
+if __name__ == "__main__":
+    job = json.loads(sys.stdin.read())
+    found = scan_files(job["canary"], [Path(root) for root in job["roots"]])
+    sys.stdout.write(json.dumps([[hit.where, hit.form] for hit in found]))
