@@ -25,6 +25,7 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "setup": "the practice set-up page; its token is checked by the API that uses it",
     "my-access": "'Who has seen my file' page shell: static code; its API needs sign-in",
     "audit": "the staff audit review page shell: static code; api/audit/events needs sign-in",
+    "security": "the security page shell: static code; the APIs it calls need sign-in",
     "api/health": "load-balancer probe; answers only ok or unavailable",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",

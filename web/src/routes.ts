@@ -7,6 +7,7 @@ export const ROUTES = {
   setup: "/setup",
   myAccess: "/my-access",
   audit: "/audit",
+  security: "/security",
 } as const;
 
 export type RoutePath = (typeof ROUTES)[keyof typeof ROUTES];

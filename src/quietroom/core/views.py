@@ -11,7 +11,9 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from quietroom.core.errors import error_response
 
 # The web client's own routes (kept in step with web/src/routes.ts). Anything else is a 404.
-SPA_ROUTES = frozenset({"/", "/sign-in", "/protection", "/setup", "/my-access", "/audit"})
+SPA_ROUTES = frozenset(
+    {"/", "/sign-in", "/protection", "/setup", "/my-access", "/audit", "/security"}
+)
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Quietroom</title></head><body><main><h1>Quietroom</h1>

@@ -18,7 +18,7 @@ const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }).loose(),
 });
 
-function csrfToken(): string {
+export function csrfToken(): string {
   const cookie = document.cookie.split("; ").find((c) => /^(__Host-)?qr-csrf=/.test(c));
   return cookie === undefined ? "" : decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1));
 }

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { matchRoute, ROUTES } from "../routes";
 import { Link } from "./Link";
-import { usePathname } from "./navigation";
+import { navigate, usePathname } from "./navigation";
+import { logout } from "../api/allauth";
 import { fetchSession, isClient, isStaff, type Session } from "../api/session";
 import { HomePage } from "../pages/HomePage";
 import { SignInPage } from "../pages/SignInPage";
@@ -9,6 +10,7 @@ import { ProtectionPage } from "../pages/ProtectionPage";
 import { SetupPage } from "../pages/SetupPage";
 import { MyAccessPage } from "../pages/MyAccessPage";
 import { AuditPage } from "../pages/AuditPage";
+import { SecurityPage } from "../pages/SecurityPage";
 import { NotFoundPage } from "../pages/NotFoundPage";
 
 const TITLES: Record<string, string> = {
@@ -18,6 +20,7 @@ const TITLES: Record<string, string> = {
   [ROUTES.setup]: "Set up your practice · Quietroom",
   [ROUTES.myAccess]: "Who has seen my file · Quietroom",
   [ROUTES.audit]: "Audit trail · Quietroom",
+  [ROUTES.security]: "Security · Quietroom",
 };
 
 // "unknown": the session could not be asked for (offline, unexpected answer).
@@ -27,12 +30,14 @@ type SessionState =
   | { kind: "unknown" }
   | { kind: "signed-in"; session: Session };
 
-function Page({ path }: { path: string }) {
+function Page({ path, onSessionChange }: { path: string; onSessionChange: () => Promise<void> }) {
   switch (matchRoute(path)) {
     case ROUTES.home:
       return <HomePage />;
     case ROUTES.signIn:
-      return <SignInPage />;
+      return <SignInPage onSignedIn={onSessionChange} />;
+    case ROUTES.security:
+      return <SecurityPage onSessionChange={onSessionChange} />;
     case ROUTES.protection:
       return <ProtectionPage />;
     case ROUTES.setup:
@@ -46,13 +51,26 @@ function Page({ path }: { path: string }) {
   }
 }
 
-function Navigation({ state }: { state: SessionState }) {
+function Navigation({ state, onSignOut }: { state: SessionState; onSignOut: () => Promise<void> }) {
   const session = state.kind === "signed-in" ? state.session : null;
+  const [signingOut, setSigningOut] = useState(false);
+  const signOut = (): void => {
+    setSigningOut(true);
+    void onSignOut().finally(() => {
+      setSigningOut(false);
+    });
+  };
   return (
     <nav aria-label="Main">
       {session !== null && isClient(session) && <Link to={ROUTES.myAccess}>Who has seen my file</Link>}
       {session !== null && isStaff(session) && <Link to={ROUTES.audit}>Audit trail</Link>}
+      {session !== null && <Link to={ROUTES.security}>Security</Link>}
       <Link to={ROUTES.protection}>How your data is protected</Link>
+      {session !== null && (
+        <button type="button" className="button button-small button-quiet" onClick={signOut} disabled={signingOut}>
+          Sign out
+        </button>
+      )}
       {(state.kind === "signed-out" || state.kind === "unknown") && (
         <Link to={ROUTES.signIn} className="button button-small">
           Sign in
@@ -83,6 +101,27 @@ export function App() {
     };
   }, []);
 
+  // After signing in or out (or ending this session from the security page), ask again, so
+  // the navigation follows without a reload.
+  const refreshSession = useCallback(async (): Promise<void> => {
+    try {
+      const session = await fetchSession();
+      setSessionState(session === null ? { kind: "signed-out" } : { kind: "signed-in", session });
+    } catch {
+      setSessionState({ kind: "unknown" });
+    }
+  }, []);
+
+  const signOut = useCallback(async (): Promise<void> => {
+    try {
+      await logout();
+    } catch {
+      // Asked again below: the navigation shows whether this browser is still signed in.
+    }
+    await refreshSession();
+    navigate(ROUTES.home);
+  }, [refreshSession]);
+
   useEffect(() => {
     document.title = TITLES[pathname] ?? "Page not found · Quietroom";
     // After a navigation (not on first load, where the skip link comes first), move focus
@@ -103,10 +142,10 @@ export function App() {
           <span aria-hidden="true" className="brand-mark" />
           Quietroom
         </Link>
-        <Navigation state={sessionState} />
+        <Navigation state={sessionState} onSignOut={signOut} />
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        <Page path={pathname} />
+        <Page path={pathname} onSessionChange={refreshSession} />
       </main>
       <footer className="site-footer">
         <p>Quietroom runs on your practice&apos;s own server. Nothing on this site talks to anyone else.</p>

@@ -1,33 +1,282 @@
-import { useId, useState, type SyntheticEvent } from "react";
+import { useEffect, useId, useRef, useState, type SyntheticEvent } from "react";
+import { authenticateSecondFactor, login, type AuthOutcome } from "../api/allauth";
+import { ApiError } from "../api/client";
+import { CryptoError, parseSecretKey } from "../crypto";
+import { navigate } from "../app/navigation";
+import { formText } from "../app/forms";
+import { deriveAuthKey } from "../app/unlock";
+import { ROUTES } from "../routes";
 
-export function SignInPage() {
+// One message for a wrong email, password or Secret Key: the server cannot tell them apart
+// either, and saying which would reveal whether an account exists (AU-03).
+export const NOT_RIGHT = "That email, password or Secret Key is not right.";
+export const TOO_MANY =
+  "There have been too many attempts to sign in. For your safety, wait a few minutes before you try again.";
+const UNREACHABLE = "The server could not be reached just now. Check your connection and try again.";
+const UNEXPECTED = "Something went wrong on the server. Try again in a moment.";
+const UNSAFE_SETTINGS =
+  "This server asked for unsafe password settings, so your password was not used. Tell your practice.";
+const BAD_SECRET_KEY =
+  "That does not look like a Secret Key. It starts with QR1- and has 26 letters and digits after it.";
+const CODE_NOT_RIGHT = "That code is not right. Codes change every 30 seconds: try the newest one.";
+
+type Step = { kind: "password" } | { kind: "unlocking" } | { kind: "code"; recovery: boolean } | { kind: "checking" };
+
+function problemFor(error: unknown): string {
+  if (error instanceof CryptoError && error.code === "E_KDF_PARAMS") return UNSAFE_SETTINGS;
+  if (error instanceof ApiError) {
+    if (error.status === 429) return TOO_MANY;
+    if (error.status === 400) return NOT_RIGHT; // prelogin refuses a malformed email
+    return UNEXPECTED;
+  }
+  if (error instanceof CryptoError) return UNEXPECTED;
+  return UNREACHABLE;
+}
+
+export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
   const emailId = useId();
   const passwordId = useId();
-  const [notice, setNotice] = useState<string | null>(null);
+  const secretKeyId = useId();
+  const secretKeyHelpId = useId();
+  const codeId = useId();
+  const passwordRef = useRef<HTMLInputElement>(null);
+  const codeRef = useRef<HTMLInputElement>(null);
+  const [email, setEmail] = useState("");
+  const [staff, setStaff] = useState(false);
+  const [step, setStep] = useState<Step>({ kind: "password" });
+  const [problem, setProblem] = useState<string | null>(null);
+  const live = useRef(true);
 
-  const onSubmit = (event: SyntheticEvent<HTMLFormElement>): void => {
-    event.preventDefault();
-    // Sign-in (with keys derived in this browser, so the password never leaves it) arrives
-    // with the accounts capability. Until then nothing is sent anywhere.
-    setNotice("Sign-in is not open on this server yet. Your practice will send you an invitation.");
+  useEffect(() => {
+    live.current = true;
+    return () => {
+      live.current = false;
+    };
+  }, []);
+
+  useEffect(() => {
+    if (step.kind === "code") codeRef.current?.focus();
+  }, [step]);
+
+  const finish = async (outcome: AuthOutcome, during: "password" | "code", recovery = false): Promise<void> => {
+    if (!live.current) return;
+    switch (outcome.kind) {
+      case "signed-in":
+        await onSignedIn();
+        navigate(ROUTES.home);
+        return;
+      case "mfa":
+        setProblem(null);
+        setStep({ kind: "code", recovery: false });
+        return;
+      case "throttled":
+        setProblem(TOO_MANY);
+        break;
+      case "pending":
+        setProblem(
+          outcome.flow === "verify_email"
+            ? "Confirm your email address first: open the link in the email we sent you, then sign in."
+            : UNEXPECTED,
+        );
+        break;
+      case "rejected":
+        if (during === "code" && outcome.code === "not_authenticated") {
+          // The sign-in that asked for a code is over (it timed out): start again.
+          setProblem("That sign-in took too long. Enter your password again.");
+          setStep({ kind: "password" });
+          return;
+        }
+        setProblem(during === "code" ? CODE_NOT_RIGHT : NOT_RIGHT);
+        break;
+    }
+    setStep(during === "code" ? { kind: "code", recovery } : { kind: "password" });
   };
 
+  const signIn = async (form: HTMLFormElement): Promise<void> => {
+    const data = new FormData(form);
+    const typedEmail = formText(data, "email").trim();
+    let secretKey: Uint8Array | undefined;
+    if (staff) {
+      try {
+        secretKey = parseSecretKey(formText(data, "secretKey"));
+      } catch {
+        setProblem(BAD_SECRET_KEY);
+        return;
+      }
+    }
+    if (typedEmail === "" || formText(data, "password") === "") {
+      setProblem("Enter your email address and your password.");
+      return;
+    }
+    setProblem(null);
+    setStep({ kind: "unlocking" });
+    let outcome: AuthOutcome;
+    try {
+      // The password is read from the form here and goes only into the derivation; the
+      // field is cleared afterwards so the page holds no copy of it.
+      const authKey = await deriveAuthKey(typedEmail, formText(data, "password"), secretKey);
+      data.delete("password");
+      outcome = await login(typedEmail, authKey);
+    } catch (error) {
+      if (passwordRef.current !== null) passwordRef.current.value = "";
+      if (live.current) {
+        setProblem(problemFor(error));
+        setStep({ kind: "password" });
+      }
+      return;
+    } finally {
+      secretKey?.fill(0);
+    }
+    if (passwordRef.current !== null) passwordRef.current.value = "";
+    await finish(outcome, "password");
+  };
+
+  const sendCode = async (code: string): Promise<void> => {
+    const recovery = step.kind === "code" && step.recovery;
+    setProblem(null);
+    setStep({ kind: "checking" });
+    try {
+      await finish(await authenticateSecondFactor(code), "code", recovery);
+    } catch (error) {
+      if (!live.current) return;
+      setProblem(problemFor(error));
+      setStep({ kind: "code", recovery });
+    }
+    if (codeRef.current !== null) codeRef.current.value = "";
+  };
+
+  const onSubmitPassword = (event: SyntheticEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    if (step.kind !== "password") return;
+    void signIn(event.currentTarget);
+  };
+
+  const onSubmitCode = (event: SyntheticEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    if (step.kind !== "code") return;
+    const code = formText(new FormData(event.currentTarget), "code").replace(/[\s-]/g, "");
+    if (!/^\d{6,8}$|^[A-Za-z0-9]{8,16}$/.test(code)) {
+      setProblem(step.recovery ? "Enter one of your recovery codes." : "Enter the 6-digit code from your app.");
+      return;
+    }
+    void sendCode(code);
+  };
+
+  if (step.kind === "code" || step.kind === "checking") {
+    const recovery = step.kind === "code" && step.recovery;
+    return (
+      <section className="card narrow">
+        <h1>Sign in</h1>
+        <p>
+          {recovery
+            ? "Enter one of the recovery codes you saved when you set up two-step verification. Each works once."
+            : "Open your authenticator app and enter the 6-digit code it shows for Quietroom."}
+        </p>
+        <form onSubmit={onSubmitCode} noValidate aria-label="Second step">
+          <label htmlFor={codeId}>{recovery ? "Recovery code" : "Authenticator code"}</label>
+          <input
+            ref={codeRef}
+            id={codeId}
+            name="code"
+            type="text"
+            inputMode={recovery ? "text" : "numeric"}
+            autoComplete="one-time-code"
+            spellCheck={false}
+            maxLength={20}
+            required
+          />
+          <button type="submit" className="button" disabled={step.kind === "checking"}>
+            Continue
+          </button>
+        </form>
+        <p aria-live="polite" className="status">
+          {step.kind === "checking" ? "Checking…" : ""}
+        </p>
+        {problem !== null && (
+          <p role="alert" className="problem">
+            {problem}
+          </p>
+        )}
+        <button
+          type="button"
+          className="link-button link-button-plain"
+          onClick={() => {
+            setProblem(null);
+            setStep({ kind: "code", recovery: !recovery });
+          }}
+        >
+          {recovery ? "Use the code from my app instead" : "I can't use my app: use a recovery code"}
+        </button>
+      </section>
+    );
+  }
+
+  const unlocking = step.kind === "unlocking";
   return (
     <section className="card narrow">
       <h1>Sign in</h1>
       <p className="muted">Your password never leaves this device: it unlocks your keys here, in the browser.</p>
-      <form onSubmit={onSubmit} noValidate>
+      <form onSubmit={onSubmitPassword} noValidate aria-label="Sign in" aria-busy={unlocking}>
         <label htmlFor={emailId}>Email address</label>
-        <input id={emailId} name="email" type="email" autoComplete="username" required />
+        <input
+          id={emailId}
+          name="email"
+          type="email"
+          autoComplete="username"
+          required
+          value={email}
+          onChange={(event) => {
+            setEmail(event.target.value);
+          }}
+        />
         <label htmlFor={passwordId}>Password</label>
-        <input id={passwordId} name="password" type="password" autoComplete="current-password" required />
-        <button type="submit" className="button">
+        <input
+          ref={passwordRef}
+          id={passwordId}
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+        />
+        <button
+          type="button"
+          className="link-button link-button-plain disclosure"
+          aria-expanded={staff}
+          onClick={() => {
+            setStaff(!staff);
+          }}
+        >
+          I&apos;m practice staff
+        </button>
+        {staff && (
+          <>
+            <label htmlFor={secretKeyId}>Secret Key</label>
+            <input
+              id={secretKeyId}
+              name="secretKey"
+              type="password"
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellCheck={false}
+              placeholder="QR1-…"
+              aria-describedby={secretKeyHelpId}
+            />
+            <p id={secretKeyHelpId} className="hint">
+              It is on your Emergency Kit and starts with QR1-. You enter it once on each new device; it never leaves
+              this browser.
+            </p>
+          </>
+        )}
+        <button type="submit" className="button" disabled={unlocking}>
           Sign in
         </button>
       </form>
-      {notice !== null && (
-        <p role="status" className="notice">
-          {notice}
+      <p aria-live="polite" className="status">
+        {unlocking ? "Unlocking… this takes a moment, here on your device." : ""}
+      </p>
+      {problem !== null && (
+        <p role="alert" className="problem">
+          {problem}
         </p>
       )}
     </section>
