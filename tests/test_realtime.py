@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from quietroom.accounts.services import disable_user
 from quietroom.asgi import application
@@ -184,3 +187,14 @@ def test_signing_out_closes_that_sessions_sockets(personas: Personas) -> None:
         _closed_by(cookie, lambda: client.delete("/_allauth/browser/v1/auth/session"))
     )
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_a_session_past_its_idle_limit_cannot_open_a_socket(personas: Personas) -> None:
+    client = Client()
+    client.force_login(personas.therapist.user)
+    client.get("/api/session")  # a request through the middleware starts the session's clocks
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}".encode()
+    assert run(cookie, receive) == {"type": "hello", "version": 1}
+    with time_machine.travel(timezone.now() + timedelta(minutes=15, seconds=1)):
+        assert run(cookie, lambda _ws: asyncio.sleep(0)) == "refused"

@@ -10,7 +10,8 @@ makes the idle limit up to a minute stricter, never looser).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -39,6 +40,20 @@ def idle_limit(user: User) -> int:
     if roles == {Role.CLIENT}:
         return int(settings.IDLE_LOGOFF_CLIENT_SECONDS)
     return int(settings.IDLE_LOGOFF_STAFF_SECONDS)
+
+
+def expiry_reason(session: Mapping[str, Any], now: float) -> str | None:
+    """Why this session has ended by the clock, or None while it is still live. Also used by the
+    WebSocket handshake, so an expired session cannot open a socket."""
+    signed_in_at = session.get(SIGNED_IN_AT)
+    if signed_in_at is None:
+        return None  # stamped on the way out of the request that signed in
+    if now - float(signed_in_at) > settings.SESSION_ABSOLUTE_SECONDS:
+        return "absolute session lifetime reached"
+    last_seen_at = float(session.get(LAST_SEEN_AT, signed_in_at))
+    if now - last_seen_at > int(session.get(IDLE_LIMIT, settings.IDLE_LOGOFF_STAFF_SECONDS)):
+        return "idle timeout"
+    return None
 
 
 def _stamp(request: HttpRequest, user: User, now: float) -> None:
@@ -72,17 +87,14 @@ class IdleLogoffMiddleware:
         return response
 
     def _expired(self, request: HttpRequest, user: User, now: float) -> str | None:
-        session = request.session
-        signed_in_at = session.get(SIGNED_IN_AT)
-        if signed_in_at is None:
-            return None  # stamped on the way out
-        if now - float(signed_in_at) > settings.SESSION_ABSOLUTE_SECONDS:
-            return "absolute session lifetime reached"
-        last_seen_at = float(session.get(LAST_SEEN_AT, signed_in_at))
-        limit = int(session.get(IDLE_LIMIT, settings.IDLE_LOGOFF_STAFF_SECONDS))
-        if now - last_seen_at > limit:
-            return "idle timeout"
-        if now - last_seen_at >= settings.SESSION_ACTIVITY_WRITE_SECONDS:
+        reason = expiry_reason(request.session, now)
+        if reason is not None:
+            return reason
+        last_seen_at = request.session.get(LAST_SEEN_AT)
+        if (
+            last_seen_at is not None
+            and now - float(last_seen_at) >= settings.SESSION_ACTIVITY_WRITE_SECONDS
+        ):
             _stamp(request, user, now)  # also picks up a changed role within a minute
         return None
 

@@ -7,8 +7,10 @@ import json
 import time
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from quietroom.accounts.middleware import expiry_reason
 from quietroom.realtime.sessions import session_group, user_group
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -16,6 +18,10 @@ RATE_LIMIT_PER_SECOND = 20
 RATE_BURST = 40
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_RATE_LIMITED = 4429
+
+
+def _expired(session: Any) -> bool:
+    return expiry_reason(session, time.time()) is not None
 
 
 class EventsConsumer(AsyncWebsocketConsumer):
@@ -28,9 +34,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
             # Refuse before accepting: the handshake itself fails for anonymous callers.
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        session = self.scope.get("session")
+        if session is not None and await database_sync_to_async(_expired)(session):
+            # Idle logoff and the 12-hour limit are checked on HTTP requests; a session past
+            # either may not open a socket in the meantime.
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
         self.tokens = float(RATE_BURST)
         self.last_refill = time.monotonic()
-        session = self.scope.get("session")
         self.groups_joined = [user_group(user.id)]
         if session is not None and session.session_key:
             self.groups_joined.append(session_group(session.session_key))
