@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
-from quietroom.config import ConfigError, load_config
+from quietroom.config import ConfigError, load_config, secret_file
 
 
 def env(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -104,3 +105,33 @@ def test_server_refuses_to_start_with_bad_configuration(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "configuration error: QUIETROOM_PORT: expected a whole number" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_secret_files_made_at_once_by_several_workers_agree(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    results: list[bytes] = []
+    start = threading.Barrier(8)
+
+    def worker() -> None:
+        start.wait()
+        results.append(
+            secret_file(path, make=lambda: os.urandom(32), usable=lambda raw: len(raw) == 32)
+        )
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 8
+    assert len(set(results)) == 1
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key"]  # no temporary files left
+
+
+def test_a_damaged_secret_file_stops_the_server(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    path.write_bytes(b"short")
+    path.chmod(0o600)
+    with pytest.raises(ConfigError, match="does not hold a usable secret"):
+        secret_file(path, make=lambda: os.urandom(32), usable=lambda raw: len(raw) == 32)

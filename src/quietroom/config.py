@@ -8,9 +8,10 @@ process environment. Documented in docs/self-hosting/configuration.md.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -155,31 +156,48 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
         if len(raw) < 50:
             raise ConfigError(f"{PREFIX}SECRET_KEY: too short; use at least 50 random characters")
         return raw
-    return ensure_secret_file(data_dir / SECRET_KEY_FILE)
+    value = secret_file(
+        data_dir / SECRET_KEY_FILE,
+        make=lambda: secrets.token_urlsafe(48).encode("ascii") + b"\n",
+        usable=lambda raw: len(raw.strip()) >= 50,
+    )
+    return value.decode("ascii").strip()
 
 
-def ensure_secret_file(path: Path) -> str:
-    """Read a generated secret, creating it with owner-only permissions on first start."""
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
-        if mode & 0o077:
-            raise ConfigError(
-                f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
-            )
-        value = path.read_text(encoding="ascii").strip()
-        if len(value) < 50:
-            raise ConfigError(f"{path} holds no usable secret; delete it to make a new one")
-        return value
-    value = secrets.token_urlsafe(48)
-    # O_EXCL: two workers starting at once must not both write; the loser reads the winner's.
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return ensure_secret_file(path)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(value + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+def secret_file(path: Path, *, make: Callable[[], bytes], usable: Callable[[bytes], bool]) -> bytes:
+    """A generated secret kept in its own owner-only (0600) file: read it, or create it once.
+
+    Creation is atomic: the secret is written and flushed to a private temporary file, then
+    hard-linked into place, so a second worker starting at the same moment reads either nothing
+    (and links its own, which loses) or the whole secret, never half of it. A file readable by
+    others, or one that does not hold a usable secret, stops the server: silently making a new
+    one would break whatever the old one protected.
+    """
+    if not path.exists():
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(make())
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process was first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise ConfigError(
+            f"{path} is readable by other users (mode {mode:o}); run: chmod 600 {path}"
+        )
+    value = path.read_bytes()
+    if not usable(value):
+        raise ConfigError(f"{path} does not hold a usable secret; restore it from backup")
     return value
 
 

@@ -21,10 +21,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 
-from quietroom.accounts import invitations, keyfiles, prelogin
+from quietroom.accounts import invitations, prelogin
 from quietroom.accounts.models import User
 from quietroom.accounts.signals import record_refused_login
 from quietroom.audit.services import Origin, record_event
+from quietroom.core import keyfiles
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
 from quietroom.crypto.errors import EncodingError
 from quietroom.realtime.sessions import end_session_sockets

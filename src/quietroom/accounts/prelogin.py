@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from quietroom.accounts import keyfiles
 from quietroom.accounts.models import KdfParams, User
+from quietroom.core import keyfiles
 from quietroom.crypto.encoding import b64url_encode
 from quietroom.crypto.password import DEFAULT_KDF, prelogin_salt
 

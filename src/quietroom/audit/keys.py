@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-import os
-from functools import cache
-from pathlib import Path
-
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import (
-    Encoding,
-    NoEncryption,
-    PrivateFormat,
-    PublicFormat,
-)
-from django.conf import settings
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-KEY_FILE = "audit_signing_key"
+from quietroom.core.keyfiles import AUDIT_SIGNING_KEY, key_bytes
 
 
-def _path() -> Path:
-    path: Path = settings.CONFIG.data_dir / KEY_FILE
-    return path
-
-
-@cache
 def signing_key() -> Ed25519PrivateKey:
-    path = _path()
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    key = Ed25519PrivateKey.generate()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption()))
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key
+    return Ed25519PrivateKey.from_private_bytes(key_bytes(AUDIT_SIGNING_KEY))
 
 
 def public_key() -> Ed25519PublicKey:
