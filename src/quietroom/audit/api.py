@@ -220,16 +220,20 @@ class SecurityPage(Schema):
     next_before: int | None
 
 
+def _own_history_page(
+    events: QuerySet[AuditEvent], query: HistoryQuery
+) -> tuple[list[AuditEvent], int | None]:
+    """One page of a person's own history (access to their file, or their sign-ins)."""
+    period = selectors.EventFilter(since=query.since, until=query.until)
+    return selectors.page(selectors.apply_filter(events, period), query.before, query.limit)
+
+
 @router.get("/account/security-events", response=SecurityPage)
 def my_security_events(request: HttpRequest, query: Query[HistoryQuery]) -> SecurityPage:
     """The caller's own sign-in history: when, from which network and browser, and how it went,
     so that a sign-in they do not recognise stands out."""
-    user = signed_in_user(request)
-    events = selectors.apply_filter(
-        selectors.security_history(user),
-        selectors.EventFilter(since=query.since, until=query.until),
-    )
-    rows, next_before = selectors.page(events, query.before, query.limit)
+    history = selectors.security_history(signed_in_user(request))
+    rows, next_before = _own_history_page(history, query)
     return SecurityPage(
         items=[
             SecurityEventOut(
@@ -248,12 +252,8 @@ def my_security_events(request: HttpRequest, query: Query[HistoryQuery]) -> Secu
 
 @router.get("/audit/my-access", response=AccessPage)
 def my_access(request: HttpRequest, query: Query[HistoryQuery]) -> AccessPage:
-    user = signed_in_user(request)
-    events = selectors.apply_filter(
-        selectors.access_history(user),
-        selectors.EventFilter(since=query.since, until=query.until),
-    )
-    rows, next_before = selectors.page(events, query.before, query.limit)
+    """Who opened the caller's own record ("Who has seen my file")."""
+    rows, next_before = _own_history_page(selectors.access_history(signed_in_user(request)), query)
     return AccessPage(
         items=[
             AccessOut(
