@@ -18,6 +18,7 @@ from ninja.responses import Status
 from pydantic import ConfigDict, Field
 
 from quietroom.accounts.api import signed_in_user
+from quietroom.accounts.prelogin import normalize_email
 from quietroom.audit.services import Origin, record_denied, record_event
 from quietroom.practices import invitations
 from quietroom.practices.access import access_client_by_id, client_for_audit
@@ -102,7 +103,7 @@ def invite(request: HttpRequest, practice_id: UUID, payload: InvitationIn) -> St
     an account anywhere: telling a therapist that would reveal someone else's therapy."""
     user = signed_in_user(request)
     try:
-        validate_email(invitations.normalize_email(payload.email))
+        validate_email(normalize_email(payload.email))
     except ValidationError:
         raise HttpError(400, "Enter a valid email address.") from None
     inviter = invitations.inviter_membership(user, practice_id, payload.role)

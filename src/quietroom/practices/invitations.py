@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from quietroom.accounts.models import User
+from quietroom.accounts.prelogin import normalize_email  # allauth's lookup form
 from quietroom.audit.services import Origin, record_event
 from quietroom.practices.models import CareTeamMember, Invitation, Membership, Practice, Role
 
@@ -36,10 +37,6 @@ MAY_INVITE: dict[str, frozenset[str]] = {
 
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
-
-
-def normalize_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def inviter_membership(user: User, practice_id: UUID, role: str) -> Membership | None:
