@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "quietroom.practices",
     "quietroom.realtime",
     "quietroom.audit",
+    "quietroom.keys",
+    "quietroom.directory",
 ]
 
 MIDDLEWARE = [
@@ -201,7 +203,8 @@ HEADLESS_SERVE_SPECIFICATION = False  # its page loads scripts from a CDN, which
 HEADLESS_FRONTEND_URLS = {
     "account_confirm_email": f"{CONFIG.public_url}/verify-email/{{key}}",
     "account_reset_password": f"{CONFIG.public_url}/reset-password",
-    "account_reset_password_from_key": f"{CONFIG.public_url}/reset-password/{{key}}",
+    # The key rides in the fragment, which browsers never send: it stays out of access logs.
+    "account_reset_password_from_key": f"{CONFIG.public_url}/reset-password#key={{key}}",
     "account_signup": f"{CONFIG.public_url}/sign-in",  # signup is by invitation only
 }
 ACCOUNT_ADAPTER = "quietroom.accounts.adapters.AccountAdapter"

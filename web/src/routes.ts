@@ -8,6 +8,13 @@ export const ROUTES = {
   myAccess: "/my-access",
   audit: "/audit",
   security: "/security",
+  join: "/join",
+  welcome: "/welcome",
+  team: "/team",
+  verify: "/verify",
+  forgotPassword: "/forgot-password",
+  resetPassword: "/reset-password",
+  recover: "/recover",
 } as const;
 
 export type RoutePath = (typeof ROUTES)[keyof typeof ROUTES];

@@ -12,7 +12,22 @@ from quietroom.core.errors import error_response
 
 # The web client's own routes (kept in step with web/src/routes.ts). Anything else is a 404.
 SPA_ROUTES = frozenset(
-    {"/", "/sign-in", "/protection", "/setup", "/my-access", "/audit", "/security"}
+    {
+        "/",
+        "/sign-in",
+        "/protection",
+        "/setup",
+        "/my-access",
+        "/audit",
+        "/security",
+        "/join",
+        "/welcome",
+        "/team",
+        "/verify",
+        "/forgot-password",
+        "/reset-password",
+        "/recover",
+    }
 )
 
 NOT_BUILT = """<!doctype html><html lang="en"><head><meta charset="utf-8">

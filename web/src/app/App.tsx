@@ -12,6 +12,13 @@ import { MyAccessPage } from "../pages/MyAccessPage";
 import { AuditPage } from "../pages/AuditPage";
 import { SecurityPage } from "../pages/SecurityPage";
 import { NotFoundPage } from "../pages/NotFoundPage";
+import { JoinPage } from "../pages/JoinPage";
+import { WelcomePage } from "../pages/WelcomePage";
+import { TeamPage } from "../pages/TeamPage";
+import { VerifyPage } from "../pages/VerifyPage";
+import { ForgotPasswordPage } from "../pages/ForgotPasswordPage";
+import { ResetPasswordPage } from "../pages/ResetPasswordPage";
+import { RecoverPage } from "../pages/RecoverPage";
 
 const TITLES: Record<string, string> = {
   [ROUTES.home]: "Quietroom",
@@ -21,6 +28,13 @@ const TITLES: Record<string, string> = {
   [ROUTES.myAccess]: "Who has seen my file · Quietroom",
   [ROUTES.audit]: "Audit trail · Quietroom",
   [ROUTES.security]: "Security · Quietroom",
+  [ROUTES.join]: "Join your practice · Quietroom",
+  [ROUTES.welcome]: "Welcome · Quietroom",
+  [ROUTES.team]: "Team · Quietroom",
+  [ROUTES.verify]: "Verify keys · Quietroom",
+  [ROUTES.forgotPassword]: "Forgot your password · Quietroom",
+  [ROUTES.resetPassword]: "Choose a new password · Quietroom",
+  [ROUTES.recover]: "Recover your account · Quietroom",
 };
 
 // "unknown": the session could not be asked for (offline, unexpected answer).
@@ -46,6 +60,20 @@ function Page({ path, onSessionChange }: { path: string; onSessionChange: () => 
       return <MyAccessPage />;
     case ROUTES.audit:
       return <AuditPage />;
+    case ROUTES.join:
+      return <JoinPage />;
+    case ROUTES.welcome:
+      return <WelcomePage />;
+    case ROUTES.team:
+      return <TeamPage />;
+    case ROUTES.verify:
+      return <VerifyPage />;
+    case ROUTES.forgotPassword:
+      return <ForgotPasswordPage />;
+    case ROUTES.resetPassword:
+      return <ResetPasswordPage />;
+    case ROUTES.recover:
+      return <RecoverPage />;
     default:
       return <NotFoundPage />;
   }
@@ -63,6 +91,8 @@ function Navigation({ state, onSignOut }: { state: SessionState; onSignOut: () =
   return (
     <nav aria-label="Main">
       {session !== null && isClient(session) && <Link to={ROUTES.myAccess}>Who has seen my file</Link>}
+      {session !== null && isStaff(session) && <Link to={ROUTES.team}>Team</Link>}
+      {session !== null && <Link to={ROUTES.verify}>Verify keys</Link>}
       {session !== null && isStaff(session) && <Link to={ROUTES.audit}>Audit trail</Link>}
       {session !== null && <Link to={ROUTES.security}>Security</Link>}
       <Link to={ROUTES.protection}>How your data is protected</Link>
