@@ -14,6 +14,7 @@ from django.test import Client
 
 from quietroom.audit.models import AuditEvent, Outcome
 from quietroom.audit.services import Origin, record_event
+from tests.harness.browser import record_sign_in
 from tests.harness.personas import Persona, Personas
 from tests.test_route_sweep import all_routes
 
@@ -51,6 +52,7 @@ def as_persona(persona: Persona | None) -> Client:
     client = Client()
     if persona is not None:
         client.force_login(persona.user)
+        record_sign_in(client, persona.user)  # a fresh sign-in, as the audit export requires
     return client
 
 

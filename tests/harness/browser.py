@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from allauth.account.internal.flows import login as allauth_login
 from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Route
@@ -120,5 +122,17 @@ def sign_in(context: BrowserContext, user: User, base_url: str) -> None:
     sign-in would, so page tests can start from a signed-in state."""
     client = Client()
     client.force_login(user)
+    record_sign_in(client, user)
     name = settings.SESSION_COOKIE_NAME
     context.add_cookies([{"name": name, "value": client.cookies[name].value, "url": base_url}])
+
+
+def record_sign_in(client: Client, user: User) -> None:
+    """Write allauth's record of a password sign-in into a force_login session, as a real
+    sign-in does, so actions behind `require_recent_auth` see a fresh authentication."""
+    session = client.session
+    session[allauth_login.AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time()}
+    ]
+    session[allauth_login._AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(user.pk)
+    session.save()

@@ -13,13 +13,14 @@ from uuid import UUID
 
 from django.db import transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from quietroom.accounts.api import signed_in_user
 from quietroom.accounts.models import User
+from quietroom.accounts.reauth import require_recent_auth
 from quietroom.audit import selectors
 from quietroom.audit.models import AuditEvent
 from quietroom.audit.services import Origin, record_event
@@ -188,8 +189,15 @@ def _csv_safe(value: object) -> object:
 
 
 @router.get("/audit/events/export", response={200: None})
-def export_events(request: HttpRequest, query: Query[ExportQuery]) -> StreamingHttpResponse:
+def export_events(
+    request: HttpRequest, query: Query[ExportQuery]
+) -> StreamingHttpResponse | HttpResponse:
     user, events = _reviewable(request)
+    # A whole practice's trail leaves the server in one file: a left-open session alone must
+    # not be enough. Checked after the 404, so a non-reviewer learns nothing more.
+    refused = require_recent_auth(request)
+    if refused is not None:
+        return refused
     with transaction.atomic():
         record_event(
             action="audit.export",
