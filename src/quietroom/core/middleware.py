@@ -52,6 +52,19 @@ PERMISSIONS_POLICY = ", ".join(
 
 Handler = Callable[[HttpRequest], HttpResponseBase]
 
+# allauth headless: DELETE on this path signs the browser out.
+SIGN_OUT_PATH = "/_allauth/browser/v1/auth/session"
+
+
+def clear_site_data(response: HttpResponseBase, *, storage: bool = False) -> None:
+    """Tell the browser to drop what it cached for this origin (AU-08): on sign-out and quick
+    exit. "cache" only by default: "storage" would also wipe IndexedDB, which holds this
+    device's non-extractable keys and the wrapped Secret Key that must survive a sign-out
+    (crypto-protocol §3.5, §5.2), so it is added only when the person forgets this device.
+    "cookies" is left out too: the server already ended the session, and it would also drop
+    the CSRF cookie the sign-in page needs next."""
+    response.headers["Clear-Site-Data"] = '"cache", "storage"' if storage else '"cache"'
+
 
 def is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or request.path == "/api"
@@ -76,6 +89,8 @@ class SecurityHeadersMiddleware:
             response.headers["Cache-Control"] = "no-store"
         if "Server" in response.headers:
             del response.headers["Server"]
+        if request.method == "DELETE" and request.path == SIGN_OUT_PATH:
+            clear_site_data(response)
         return response
 
 
