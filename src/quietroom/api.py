@@ -18,6 +18,7 @@ from quietroom.accounts.api import router as accounts_router
 from quietroom.audit.api import router as audit_router
 from quietroom.core.api import router as core_router
 from quietroom.core.errors import error_response
+from quietroom.directory.api import router as directory_router
 from quietroom.practices.api import router as practices_router
 
 api = NinjaAPI(
@@ -60,3 +61,4 @@ api.add_router("/", core_router)
 api.add_router("/", accounts_router)
 api.add_router("/", practices_router)
 api.add_router("/", audit_router)
+api.add_router("/", directory_router)

@@ -229,6 +229,7 @@ ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
     "login_failed": "10/m/ip,5/5m/key",
     "prelogin": "30/m/ip",  # POST /api/keys/prelogin
+    "setup": "30/m/ip",  # POST /api/setup/*
 }
 # A hard ceiling per account on top, which neither a password reset nor the limits above lift.
 LOGIN_FAILURE_CEILING_PER_HOUR = 100
