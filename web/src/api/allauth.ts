@@ -211,6 +211,13 @@ export async function login(email: string, authKey: string): Promise<AuthOutcome
   return authOutcome(await send("/auth/login", "POST", { email, password: authKey }));
 }
 
+/** Creates the account an opened invitation allows (the session holds the invitation). The
+ * authKey stands where allauth expects the password (§3.5). */
+export async function signup(email: string, authKey: string): Promise<AuthOutcome> {
+  await ensureCsrf();
+  return authOutcome(await send("/auth/signup", "POST", { email, password: authKey }));
+}
+
 /** The second step of a sign-in: an authenticator code or a recovery code. */
 export async function authenticateSecondFactor(code: string): Promise<AuthOutcome> {
   await ensureCsrf();
@@ -220,6 +227,18 @@ export async function authenticateSecondFactor(code: string): Promise<AuthOutcom
 /** Fresh proof of the password (as its authKey) before changing a second factor. */
 export async function reauthenticate(authKey: string): Promise<AuthOutcome> {
   return authOutcome(await send("/auth/reauthenticate", "POST", { password: authKey }));
+}
+
+/** Changes the password (§9.1 step 3): both are authKeys. The server activates this session's
+ * pending key wrap in the same transaction, or refuses the change. */
+export async function changePassword(currentAuthKey: string, newAuthKey: string): Promise<void> {
+  await ensureCsrf();
+  const answer = await send("/account/password/change", "POST", {
+    current_password: currentAuthKey,
+    new_password: newAuthKey,
+  });
+  if (answer.status !== 200) throw failure(answer);
+  parse(authenticatedSchema, answer);
 }
 
 /** Signs this browser out. allauth answers 401 ("nobody is signed in now"). */

@@ -18,6 +18,10 @@ const errorBody = z.object({
   error: z.object({ code: z.string(), message: z.string() }).loose(),
 });
 
+/** Fired on window when the server says nobody is signed in (signed out elsewhere, idle
+ * logoff): the key session listens and forgets the keys (crypto-protocol §4.3). */
+export const SIGNED_OUT_EVENT = "quietroom:signed-out";
+
 export function csrfToken(): string {
   const cookie = document.cookie.split("; ").find((c) => /^(__Host-)?qr-csrf=/.test(c));
   return cookie === undefined ? "" : decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1));
@@ -43,6 +47,7 @@ export async function apiRequest<T>(
   });
   const data: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
+    if (response.status === 401 && typeof window !== "undefined") window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
     const parsed = errorBody.safeParse(data);
     throw parsed.success
       ? new ApiError(response.status, parsed.data.error.code, parsed.data.error.message)

@@ -1,4 +1,6 @@
-// The messages between the page and the unlock worker, checked on both sides.
+// The messages between the page and the unlock worker, checked on both sides. The reply carries
+// the KEK as a CryptoKey (structured-cloneable); it must arrive non-extractable, so its bytes
+// can never be read by script on either side.
 import { z } from "zod";
 import { isErrorCode, type ErrorCode, type KdfParams } from "../crypto";
 
@@ -9,7 +11,7 @@ export interface UnlockRequest {
   readonly secretKey?: Uint8Array;
 }
 
-export type UnlockReply = { ok: true; authKey: string } | { ok: false; code: ErrorCode };
+export type UnlockReply = { ok: true; authKey: string; kek: CryptoKey } | { ok: false; code: ErrorCode };
 
 const requestSchema = z.strictObject({
   password: z.string(),
@@ -18,8 +20,23 @@ const requestSchema = z.strictObject({
   secretKey: z.instanceof(Uint8Array).optional(),
 });
 
+/** An AES-GCM key that script cannot export. */
+export function isSealedKek(value: unknown): value is CryptoKey {
+  return (
+    typeof CryptoKey !== "undefined" &&
+    value instanceof CryptoKey &&
+    !value.extractable &&
+    value.algorithm.name === "AES-GCM" &&
+    value.usages.includes("decrypt")
+  );
+}
+
 const replySchema = z.union([
-  z.strictObject({ ok: z.literal(true), authKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/) }),
+  z.strictObject({
+    ok: z.literal(true),
+    authKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
+    kek: z.custom<CryptoKey>(isSealedKek),
+  }),
   z.strictObject({ ok: z.literal(false), code: z.string().refine(isErrorCode) }),
 ]);
 

@@ -29,6 +29,9 @@ export {
   type Label,
 } from "./encoding";
 export { detectSupport, keyId, generateKeyPair, type KeyAlg, type KeyPairWithPub } from "./primitives";
+// The app needs these two: the UK from a wrap becomes a non-extractable HKDF key, and the
+// ceremony's PRSK seed becomes the PKCS#8 that the owner's prsk_wrap seals (§6.1).
+export { importHkdfKey, seedToPkcs8 } from "./primitives";
 export {
   DEFAULT_KDF,
   KDF_BOUNDS,
