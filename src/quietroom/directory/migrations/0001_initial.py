@@ -6,76 +6,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('practices', '0002_invitations'),
+        ("practices", "0002_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MemberCertificate',
+            name="MemberCertificate",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('role', models.CharField(max_length=16)),
-                ('aik_pub', models.CharField(max_length=43)),
-                ('aik_id', models.CharField(max_length=43)),
-                ('valid_from', models.BigIntegerField()),
-                ('reason', models.CharField(max_length=16)),
-                ('issuer_kind', models.CharField(max_length=8)),
-                ('issuer_key_id', models.CharField(max_length=43)),
-                ('envelope', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('practice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certificates', to='practices.practice')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='certificates', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("role", models.CharField(max_length=16)),
+                ("aik_pub", models.CharField(max_length=43)),
+                ("aik_id", models.CharField(max_length=43)),
+                ("valid_from", models.BigIntegerField()),
+                ("reason", models.CharField(max_length=16)),
+                ("issuer_kind", models.CharField(max_length=8)),
+                ("issuer_key_id", models.CharField(max_length=43)),
+                ("envelope", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "practice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certificates",
+                        to="practices.practice",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="certificates",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='MemberRevocationRecord',
+            name="MemberRevocationRecord",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('aik_id', models.CharField(max_length=43)),
-                ('revoked_at', models.BigIntegerField()),
-                ('reason', models.CharField(max_length=32)),
-                ('envelope', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('practice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='revocations', to='practices.practice')),
-                ('uploaded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cert_revocations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("aik_id", models.CharField(max_length=43)),
+                ("revoked_at", models.BigIntegerField()),
+                ("reason", models.CharField(max_length=32)),
+                ("envelope", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "practice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="revocations",
+                        to="practices.practice",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cert_revocations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='PracticeConfigVersion',
+            name="PracticeConfigVersion",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('seq', models.PositiveIntegerField()),
-                ('prsk_pub', models.CharField(max_length=43)),
-                ('prk_pub', models.CharField(max_length=43)),
-                ('prk_id', models.CharField(max_length=43)),
-                ('msg_hash', models.CharField(max_length=43)),
-                ('envelope', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('practice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='configs', to='practices.practice')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("seq", models.PositiveIntegerField()),
+                ("prsk_pub", models.CharField(max_length=43)),
+                ("prk_pub", models.CharField(max_length=43)),
+                ("prk_id", models.CharField(max_length=43)),
+                ("msg_hash", models.CharField(max_length=43)),
+                ("envelope", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "practice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="configs",
+                        to="practices.practice",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('practice', 'seq'), name='one_config_per_seq')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("practice", "seq"), name="one_config_per_seq")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PrskWrap',
+            name="PrskWrap",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('aek_id', models.CharField(max_length=43)),
-                ('ct', models.TextField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('practice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prsk_wraps', to='practices.practice')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prsk_wraps', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("aek_id", models.CharField(max_length=43)),
+                ("ct", models.TextField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "practice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prsk_wraps",
+                        to="practices.practice",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prsk_wraps",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('practice', 'user'), name='one_prsk_wrap_per_admin')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("practice", "user"), name="one_prsk_wrap_per_admin"
+                    )
+                ],
             },
         ),
     ]
