@@ -5,7 +5,7 @@ messaging, forms and notes."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -139,6 +139,8 @@ class OpenedOut(Schema):
     email: str
     practice_name: str
     role: str
+    practice_id: UUID
+    configs: list[dict[str, Any]]  # signed practice configs, oldest first, as stored
 
 
 @router.post("/invitations/open", auth=None, response=OpenedOut)
@@ -148,7 +150,13 @@ def open_invitation(request: HttpRequest, payload: OpenIn) -> OpenedOut:
     opened = invitations.open_invitation(request, payload.token)
     if opened is None:
         raise HttpError(404, INVITATION_GONE)
-    return OpenedOut(email=opened.email, practice_name=opened.practice_name, role=opened.role)
+    return OpenedOut(
+        email=opened.email,
+        practice_name=opened.practice_name,
+        role=opened.role,
+        practice_id=opened.practice_id,
+        configs=opened.configs,
+    )
 
 
 class JoinedOut(Schema):

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.utils import timezone
 from quietroom.accounts.models import User
 from quietroom.accounts.prelogin import normalize_email  # allauth's lookup form
 from quietroom.audit.services import Origin, record_event
+from quietroom.directory.services import config_envelopes
 from quietroom.practices.models import CareTeamMember, Invitation, Membership, Practice, Role
 
 SESSION_KEY = "qr_invitation"
@@ -160,6 +162,10 @@ class OpenedInvitation:
     email: str
     practice_name: str
     role: str
+    practice_id: UUID
+    # Every signed config, oldest first: the invitee's browser pins the PRSK from them and
+    # seals its escrow to the newest PRK before it has an account (§6.4, §4.4).
+    configs: list[dict[str, Any]]
 
 
 def open_invitation(request: HttpRequest, token: str) -> OpenedInvitation | None:
@@ -169,7 +175,13 @@ def open_invitation(request: HttpRequest, token: str) -> OpenedInvitation | None
     if invitation is None:
         return None
     request.session[SESSION_KEY] = {"id": str(invitation.id), "token_hash": invitation.token_hash}
-    return OpenedInvitation(invitation.email, invitation.practice.name, invitation.role)
+    return OpenedInvitation(
+        invitation.email,
+        invitation.practice.name,
+        invitation.role,
+        invitation.practice_id,
+        config_envelopes(invitation.practice),
+    )
 
 
 def held_invitation(request: HttpRequest) -> Invitation | None:
