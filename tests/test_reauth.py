@@ -5,14 +5,19 @@ flow has run (AU-07)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 
+from quietroom.accounts.adapters import MFAAdapter
+from quietroom.accounts.models import User
 from quietroom.accounts.reauth import REAUTH_CODE, require_recent_auth
 from quietroom.audit.models import AuditEvent
 from tests.harness.personas import Personas
@@ -30,14 +35,33 @@ def clock() -> Iterator[time_machine.Traveller]:
         yield traveller
 
 
+def sign_in(user: User) -> tuple[Browser, str]:
+    """A real sign-in through allauth (authKey, then the TOTP code when one is enrolled), and
+    a second factor in the end: staff need one for the API (accounts/mfa_gate.py). Returns
+    the browser and the authKey."""
+    key = give_sign_in(user)
+    browser = Browser()
+    response = browser.login(user.email, key)
+    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if response.status_code == 401 and totp is not None:
+        secret = MFAAdapter().decrypt(totp.data["secret"])
+        code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
+        response = browser.post(f"{BASE}/auth/2fa/authenticate", {"code": code})
+    assert response.status_code == 200, response.json()
+    if totp is None:
+        secret = MFAAdapter().encrypt("JBSWY3DPEHPK3PXP")
+        Authenticator.objects.create(
+            user=user, type=Authenticator.Type.TOTP, data={"secret": secret}
+        )
+    return browser, key
+
+
 def exports() -> int:
     return AuditEvent.objects.filter(action="audit.export").count()
 
 
 def test_fresh_sign_in_may_export(personas: Personas, clock: time_machine.Traveller) -> None:
-    user = personas.owner.user
-    browser = Browser()
-    assert browser.login(user.email, give_sign_in(user)).status_code == 200
+    browser, _ = sign_in(personas.owner.user)
     clock.shift(timedelta(seconds=299))
     response = browser.get(EXPORT)
     assert response.status_code == 200
@@ -47,17 +71,14 @@ def test_fresh_sign_in_may_export(personas: Personas, clock: time_machine.Travel
 def test_stale_session_must_reauthenticate_then_may_export(
     personas: Personas, clock: time_machine.Traveller
 ) -> None:
-    user = personas.owner.user
-    key = give_sign_in(user)
-    browser = Browser()
-    assert browser.login(user.email, key).status_code == 200
+    browser, key = sign_in(personas.owner.user)
     clock.shift(timedelta(seconds=301))
 
     refused = browser.get(EXPORT)
     assert refused.status_code == 401
     error = refused.json()["error"]
     assert error["code"] == REAUTH_CODE
-    assert error["flows"] == ["reauthenticate"]
+    assert error["flows"] == ["reauthenticate", "mfa_reauthenticate"]
     assert error["max_age"] == 300
     assert "attachment" not in refused.get("Content-Disposition", "")
     assert exports() == 0  # refused before anything is read or recorded as read
@@ -72,10 +93,7 @@ def test_stale_session_must_reauthenticate_then_may_export(
 def test_wrong_key_at_reauthentication_still_refuses(
     personas: Personas, clock: time_machine.Traveller
 ) -> None:
-    user = personas.owner.user
-    key = give_sign_in(user)
-    browser = Browser()
-    assert browser.login(user.email, key).status_code == 200
+    browser, _ = sign_in(personas.owner.user)
     clock.shift(timedelta(minutes=6))
     wrong = give_sign_in(personas.therapist.user)  # a well-formed key of someone else
     assert browser.post(f"{BASE}/auth/reauthenticate", {"password": wrong}).status_code == 400
@@ -85,15 +103,14 @@ def test_wrong_key_at_reauthentication_still_refuses(
 def test_non_reviewer_gets_the_404_not_the_reauth_answer(
     personas: Personas, clock: time_machine.Traveller
 ) -> None:
-    user = personas.client.user
-    browser = Browser()
-    assert browser.login(user.email, give_sign_in(user)).status_code == 200
+    browser, _ = sign_in(personas.client.user)
     clock.shift(timedelta(minutes=10))
     assert browser.get(EXPORT).status_code == 404
 
 
 def test_session_without_allauth_record_is_refused(personas: Personas) -> None:
     client = Client()
+    sign_in(personas.owner.user)  # enrols a second factor if the persona has none
     client.force_login(personas.owner.user)  # bypasses allauth: no authentication on record
     assert client.get(EXPORT).json()["error"]["code"] == REAUTH_CODE
 
@@ -102,8 +119,7 @@ def test_require_recent_auth_honours_max_age(
     personas: Personas, clock: time_machine.Traveller
 ) -> None:
     user = personas.owner.user
-    browser = Browser()
-    assert browser.login(user.email, give_sign_in(user)).status_code == 200
+    browser, _ = sign_in(user)
     request = RequestFactory().get("/")
     request.user = user
     request.session = browser.client.session
