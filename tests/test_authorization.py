@@ -26,6 +26,7 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "Nothing was found here."
 # reason it touches none. A new route without an entry fails test_every_route_is_classified.
 AUDITED: dict[str, str] = {
     "api/clients/<client_id>": "client.profile.read",
+    "api/practices/<practice_id>/directory": "directory.read (tests/directory/)",
 }
 NO_CLIENT_DATA: dict[str, str] = {
     "api/": "ninja's root: always 404",
@@ -36,6 +37,14 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/csp-report": "browser CSP reports",
     "api/session": "the caller's own account",
     "api/profile": "the caller's own display name",
+    "api/setup/check": "a set-up token, before any practice exists",
+    "api/setup/practice": "practice set-up: audited as practice.created (tests/directory/)",
+    "api/practices/<practice_id>/configs": "the practice's signed configs: public keys",
+    "api/practices/<practice_id>/pending-certificates": (
+        "names and public keys of members to certify, to their certifiers (tests/directory/)"
+    ),
+    "api/practices/<practice_id>/certificates": "audited as cert.issued (tests/directory/)",
+    "api/practices/<practice_id>/revocations": "audited as cert.revoked (tests/directory/)",
     "api/keys/prelogin": "salt and KDF parameters; the same shape for any email",
     "api/audit/events": "audit review: writes audit.search itself (tested below)",
     "api/audit/events/export": "audit export: writes audit.export itself (tested below)",

@@ -35,6 +35,8 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     # answer alike for known and unknown emails (AU-03). Every other _allauth route gives 401.
     "api/keys/prelogin": "salt and KDF parameters needed to derive the sign-in key",
     "api/invitations/open": "the invitation page, before an account exists; needs the token",
+    "api/setup/check": "the set-up page, before any account exists; needs the set-up token",
+    "api/setup/practice": "creates the practice and its owner; needs the set-up token",
     "_allauth/browser/v1/config": "allauth's public settings (sign-in methods) for sign-in",
     "_allauth/browser/v1/auth/session": "'am I signed in?': 401 with the open flows when not",
     "_allauth/browser/v1/auth/login": "sign-in with email and authKey",
