@@ -9,19 +9,24 @@ function subresourceIntegrity(): Plugin {
     name: "quietroom-sri",
     apply: "build",
     enforce: "post",
-    generateBundle(_options, bundle) {
-      const html = bundle["index.html"];
-      if (html?.type !== "asset" || typeof html.source !== "string") return;
-      html.source = html.source.replace(
-        /<(script|link)([^>]*?)(src|href)="\/([^"]+)"([^>]*)>/g,
-        (tag: string, element: string, before: string, attr: string, file: string, after: string) => {
-          const asset = bundle[file];
-          if (asset === undefined) return tag;
-          const code = asset.type === "chunk" ? asset.code : asset.source;
-          const digest = createHash("sha384").update(code).digest("base64");
-          return `<${element}${before}${attr}="/${file}" integrity="sha384-${digest}"${after}>`;
-        },
-      );
+    // Last of all generateBundle hooks: Vite rewrites chunks that use a dynamic import (their
+    // preload list) in its own generateBundle, and the digest must be of the final code.
+    generateBundle: {
+      order: "post",
+      handler(_options, bundle) {
+        const html = bundle["index.html"];
+        if (html?.type !== "asset" || typeof html.source !== "string") return;
+        html.source = html.source.replace(
+          /<(script|link)([^>]*?)(src|href)="\/([^"]+)"([^>]*)>/g,
+          (tag: string, element: string, before: string, attr: string, file: string, after: string) => {
+            const asset = bundle[file];
+            if (asset === undefined) return tag;
+            const code = asset.type === "chunk" ? asset.code : asset.source;
+            const digest = createHash("sha384").update(code).digest("base64");
+            return `<${element}${before}${attr}="/${file}" integrity="sha384-${digest}"${after}>`;
+          },
+        );
+      },
     },
   };
 }
