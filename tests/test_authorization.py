@@ -54,6 +54,20 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/invitations/<uuidstr:invitation_id>": "invitations: audited as invitation.revoked",
     "api/invitations/open": "an invitation token, before any account exists",
     "api/invitations/join": "invitations: audited as invitation.accepted",
+    # Account keys (tests/keys/): each person's own sealed keys; writes audited as keys.*,
+    # device.* and recovery.* (client_id set when the person is a client).
+    "api/keys/account": "the caller's own keys (sealed): audited as keys.created",
+    "api/keys/pw-wrap/pending": "the caller's own password wrap: audited",
+    "api/keys/pw-wrap/confirm": "the caller's own password wrap: audited",
+    "api/keys/devices": "the caller's own device lists: audited as device.*",
+    "api/keys/devices/<device_id>/dev-wrap": "the caller's own device wrap: audited",
+    "api/keys/recovery/requests": "the caller's own recovery request: audited",
+    "api/keys/recovery/requests/<request_id>": "the caller's own recovery request",
+    "api/keys/recovery/complete": "the caller's own recovery: audited as recovery.completed",
+    "api/practices/<practice_id>/recovery-requests": "audited as recovery.requests.read",
+    "api/practices/<practice_id>/recovery-requests/<request_id>/transfer": (
+        "escrowed key transfer (sealed): audited as recovery.transferred"
+    ),
 }
 
 

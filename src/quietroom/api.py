@@ -19,6 +19,7 @@ from quietroom.audit.api import router as audit_router
 from quietroom.core.api import router as core_router
 from quietroom.core.errors import error_response
 from quietroom.directory.api import router as directory_router
+from quietroom.keys.api import router as keys_router
 from quietroom.practices.api import router as practices_router
 
 api = NinjaAPI(
@@ -62,3 +63,4 @@ api.add_router("/", accounts_router)
 api.add_router("/", practices_router)
 api.add_router("/", audit_router)
 api.add_router("/", directory_router)
+api.add_router("/", keys_router)

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # Inside the JSON error middleware, so that allauth turns its own ImmediateHttpResponse
     # exceptions into their responses before anything treats them as unhandled errors.
     "allauth.account.middleware.AccountMiddleware",
+    "quietroom.accounts.mfa_gate.MfaGateMiddleware",  # staff without a second factor: 403
+    "quietroom.keys.middleware.AtomicPasswordChangeMiddleware",  # §9: one transaction
 ]
 
 ROOT_URLCONF = "quietroom.urls"

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from allauth.mfa.models import Authenticator
 from django.utils import timezone
 
+from quietroom.accounts.adapters import MFAAdapter
 from quietroom.accounts.models import User
-from quietroom.practices.models import CareTeamMember, Membership, Practice, Role
+from quietroom.practices.models import STAFF_ROLES, CareTeamMember, Membership, Practice, Role
+
+# The TOTP secret every staff persona's authenticator app holds (RFC 4648 base32). Staff need a
+# second factor before the API serves them (accounts.mfa_gate), as in production.
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,16 @@ def _persona(key: str, practice: Practice, role: Role) -> Persona:
         display_name=key.replace("_", " ").title(),
     )
     membership = Membership.objects.create(practice=practice, user=user, role=role)
+    if role in STAFF_ROLES:
+        give_totp(user)
     return Persona(key, user, membership)
+
+
+def give_totp(user: User, secret: str = STAFF_TOTP_SECRET) -> Authenticator:
+    """An enrolled authenticator app, stored as allauth stores one (secret sealed at rest)."""
+    return Authenticator.objects.create(
+        user=user, type=Authenticator.Type.TOTP, data={"secret": MFAAdapter().encrypt(secret)}
+    )
 
 
 def make_personas() -> Personas:

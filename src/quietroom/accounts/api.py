@@ -7,6 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from allauth.core import ratelimit
+from allauth.mfa.models import Authenticator
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse
@@ -15,8 +16,12 @@ from ninja.errors import AuthenticationError, HttpError
 from pydantic import ConfigDict, Field
 
 from quietroom.accounts import prelogin, services
+from quietroom.accounts.mfa_gate import SECOND_FACTORS
 from quietroom.accounts.models import User
 from quietroom.core.errors import error_response
+from quietroom.directory.models import MemberCertificate, MemberRevocationRecord
+from quietroom.keys.models import AccountKeys
+from quietroom.keys.services import keys_state
 from quietroom.practices.access import active_memberships
 
 router = Router(tags=["accounts"])
@@ -32,6 +37,9 @@ class SessionOut(Schema):
     user_id: UUID
     display_name: str
     memberships: list[MembershipOut]
+    keys: Literal["none", "ready", "locked"]  # see docs/api/keys.md, "Gates"
+    mfa_enabled: bool
+    certified: bool  # the current AIK has a certificate that is not revoked
 
 
 class ProfileIn(Schema):
@@ -55,7 +63,21 @@ def _session_out(user: User) -> SessionOut:
             MembershipOut(practice_id=m.practice.id, practice_name=m.practice.name, role=m.role)
             for m in active_memberships(user)
         ],
+        keys=keys_state(user),
+        mfa_enabled=Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists(),
+        certified=is_certified(user),
     )
+
+
+def is_certified(user: User) -> bool:
+    """A plain database check (the browser verifies the certificate itself): the current AIK
+    has a certificate and no revocation."""
+    aik_id = AccountKeys.objects.filter(user=user).values_list("aik_id", flat=True).first()
+    if aik_id is None:
+        return False
+    certified = MemberCertificate.objects.filter(user=user, aik_id=aik_id).exists()
+    revoked = MemberRevocationRecord.objects.filter(user=user, aik_id=aik_id).exists()
+    return certified and not revoked
 
 
 @router.get("/session", response=SessionOut)

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from allauth.account import signals as account_signals
+from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa import signals as mfa_signals
 from django.contrib.auth import signals as auth_signals
 from django.db import transaction
@@ -98,11 +99,29 @@ def on_signed_up(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -
 
 
 def on_password_changed(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    _record("auth.password.changed", request, user)
+    # §9.1 step 4: the new password must come with this session's pending pw_wrap, activated
+    # in the same transaction (keys.middleware makes allauth's change view atomic). Without
+    # one, raising rolls the change back: the keys would stay sealed under the old password.
+    from quietroom.keys import middleware as keys_middleware  # noqa: PLC0415 - import cycle
+    from quietroom.keys import services as keys  # noqa: PLC0415
+
+    with transaction.atomic():
+        try:
+            keys.activate_on_password_change(
+                user, keys.session_binding(request), Origin.of(request)
+            )
+        except keys.NoPendingWrapError:
+            raise ImmediateHttpResponse(keys_middleware.no_pending_wrap_response()) from None
+        _record("auth.password.changed", request, user)
 
 
 def on_password_reset(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
-    _record("auth.password.reset", request, user)
+    # §9.2: a reset restores sign-in only; the keys are locked in the same transaction.
+    from quietroom.keys import services as keys  # noqa: PLC0415 - import cycle
+
+    with transaction.atomic():
+        keys.lock_on_password_reset(user, Origin.of(request))
+        _record("auth.password.reset", request, user)
 
 
 def _authenticator_event(action: str, outcome: Outcome = Outcome.ALLOWED) -> Any:

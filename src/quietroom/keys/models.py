@@ -120,7 +120,7 @@ class DeviceListVersion(models.Model):
 
 
 class DevWrap(models.Model):
-    """"Remember this device" (§5.2): the UK sealed to one device's DK_enc."""
+    """ "Remember this device" (§5.2): the UK sealed to one device's DK_enc."""
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -25,7 +25,7 @@ class KdfIn(Strict):
 
 
 class RecEscrowIn(Strict):
-    prk_id: str = Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]+$")
+    prk_id: str = Field(min_length=22, max_length=22, pattern=r"^[A-Za-z0-9_-]+$")
     ct: str = B64
 
 
@@ -42,3 +42,38 @@ class AccountKeysIn(Strict):
     rec_escrow: RecEscrowIn
     device_list: dict[str, Any]
     dev_wrap: DevWrapIn | None = None
+
+
+class PendingPwWrapIn(Strict):
+    ver: int = Field(ge=1)
+    kdf: KdfIn
+    ct: str = B64
+
+
+class ConfirmPwWrapIn(Strict):
+    ver: int = Field(ge=1)
+
+
+class DevicesIn(Strict):
+    device_list: dict[str, Any]
+    dev_wrap: DevWrapIn | None = None
+
+
+class DevWrapCtIn(Strict):
+    ct: str = B64
+
+
+class RecoveryRequestIn(Strict):
+    t_pub: str = Field(min_length=43, max_length=43, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class RecoveryTransferIn(Strict):
+    ct: str = B64
+    at: int = Field(ge=0)
+    method: Literal["browser", "offline"]
+    sig: str = Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class RecoveryCompleteIn(Strict):
+    request_id: UUID
+    keys: AccountKeysIn

@@ -20,6 +20,9 @@ function session(...roles: string[]): Session {
     user_id: "a866c4b7-e506-465f-ab9b-b2abee67cf81",
     display_name: "Sam",
     memberships: roles.map((role) => ({ practice_id: PRACTICE, practice_name: "Harbour Lane", role })),
+    keys: "ready",
+    mfa_enabled: true,
+    certified: true,
   };
 }
 

@@ -12,6 +12,10 @@ export const sessionSchema = z.strictObject({
   user_id: z.uuid(),
   display_name: z.string(),
   memberships: z.array(membershipSchema),
+  // docs/api/keys.md, "Gates": account keys state, second factor, certified current AIK.
+  keys: z.enum(["none", "ready", "locked"]),
+  mfa_enabled: z.boolean(),
+  certified: z.boolean(),
 });
 
 export type Membership = z.infer<typeof membershipSchema>;

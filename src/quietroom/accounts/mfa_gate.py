@@ -1,0 +1,71 @@
+"""Staff need a second factor before they may use the API (docs/api/keys.md, "Gates"; AU-01).
+
+A staff member (owner, admin, therapist) with no TOTP or WebAuthn authenticator gets
+`403 mfa_required` from every `/api/` operation except the few the web client needs to enrol
+a second factor and set up keys first. allauth's own endpoints (`/_allauth/`, where MFA is
+enrolled) are outside `/api/` and stay open. Anonymous callers pass through to the API's 401.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from allauth.mfa.models import Authenticator
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+
+from quietroom.accounts.models import User
+from quietroom.core.errors import error_response
+from quietroom.practices.models import STAFF_ROLES, Membership
+
+MFA_CODE = "mfa_required"
+SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+
+# (methods or None for any, path pattern) open without a second factor.
+OPEN: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = (
+    (frozenset({"GET"}), re.compile(r"/api/session")),
+    (frozenset({"GET", "PUT"}), re.compile(r"/api/keys/account")),
+    (None, re.compile(r"/api/keys/devices(/.*)?")),
+    (None, re.compile(r"/api/keys/pw-wrap/[^/]+")),
+    # Public operations (auth=None): the same for everyone, signed in or not.
+    (None, re.compile(r"/api/(health|meta|transparency|csp-report|openapi\.json)")),
+    (None, re.compile(r"/api/keys/prelogin")),
+    (None, re.compile(r"/api/invitations/open")),
+    (None, re.compile(r"/api/setup/[^/]+")),
+)
+
+
+def is_open(method: str, path: str) -> bool:
+    return any(
+        (methods is None or method in methods) and pattern.fullmatch(path)
+        for methods, pattern in OPEN
+    )
+
+
+def needs_second_factor(user: User) -> bool:
+    """Staff in any practice without a TOTP or WebAuthn authenticator."""
+    is_staff = Membership.objects.filter(
+        user=user, removed_at__isnull=True, role__in=list(STAFF_ROLES)
+    ).exists()
+    if not is_staff:
+        return False
+    return not Authenticator.objects.filter(user=user, type__in=SECOND_FACTORS).exists()
+
+
+class MfaGateMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        path = request.path_info
+        user = getattr(request, "user", None)
+        if (
+            path.startswith("/api/")
+            and isinstance(user, User)
+            and user.is_authenticated
+            and not is_open(request.method or "", path)
+            and needs_second_factor(user)
+        ):
+            return error_response(403, MFA_CODE, "Set up two-step verification to continue.")
+        return self.get_response(request)
