@@ -4,6 +4,8 @@ page can never claim more than this server actually does."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from uuid import UUID
 
 from django.conf import settings
 from django.db import connection
@@ -11,6 +13,9 @@ from ninja import Schema
 
 from quietroom import __version__
 from quietroom.audit.verification import latest_verification
+from quietroom.crypto.encoding import b64url_decode
+from quietroom.crypto.verification import groups, practice_code
+from quietroom.directory.models import PracticeConfigVersion
 
 SEALED_IN_BROWSER = [
     "Messages between you and your care team",
@@ -50,6 +55,23 @@ class Transparency(Schema):
     audit_chain: ChainStatus
     last_backup_at: datetime | None
     last_restore_drill_at: datetime | None
+    # The practice security code (crypto-protocol §6.5), 6 groups of 5 digits, to compare with
+    # the recovery sheet and what the practice publishes; None before set-up.
+    practice_security_code: list[str] | None
+
+
+@lru_cache(maxsize=8)
+def _code(prsk_pub: str, practice_id: UUID) -> tuple[str, ...]:
+    # 5200 rounds of SHA-512 for a public page: worth remembering (the inputs never change).
+    return tuple(groups(practice_code(b64url_decode(prsk_pub, 32), practice_id)))
+
+
+def practice_security_code() -> list[str] | None:
+    """v1 serves one practice; its PRSK is pinned by its first config and never rotates."""
+    first = PracticeConfigVersion.objects.filter(seq=1).order_by("created_at").first()
+    if first is None:
+        return None
+    return list(_code(first.prsk_pub, first.practice_id))
 
 
 def build() -> Transparency:
@@ -83,4 +105,5 @@ def build() -> Transparency:
         # Backups and restore drills arrive with the operations capability.
         last_backup_at=None,
         last_restore_drill_at=None,
+        practice_security_code=practice_security_code(),
     )

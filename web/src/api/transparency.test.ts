@@ -16,6 +16,7 @@ const FACTS = {
   audit_chain: { state: "not yet checked", checked_at: null, events: null },
   last_backup_at: null,
   last_restore_drill_at: null,
+  practice_security_code: null,
 };
 
 describe("transparency", () => {
@@ -25,6 +26,10 @@ describe("transparency", () => {
     const checked = { state: "intact", checked_at: "2026-11-25T04:02:10.996287+00:00", events: 3 };
     expect(transparencySchema.safeParse({ ...FACTS, audit_chain: checked }).success).toBe(true);
     expect(transparencySchema.safeParse({ ...FACTS, audit_chain: { ...checked, state: "fine" } }).success).toBe(false);
+    const code = ["01234", "56789", "01234", "56789", "01234", "56789"];
+    expect(transparencySchema.safeParse({ ...FACTS, practice_security_code: code }).success).toBe(true);
+    const short = code.slice(1);
+    expect(transparencySchema.safeParse({ ...FACTS, practice_security_code: short }).success).toBe(false);
   });
 
   it("says durations as a person would", () => {

@@ -25,6 +25,8 @@ export const transparencySchema = z.strictObject({
   audit_chain: chainStatusSchema,
   last_backup_at: isoDateTime.nullable(),
   last_restore_drill_at: isoDateTime.nullable(),
+  // The practice security code (crypto-protocol §6.5): 6 groups of 5 digits, null before set-up.
+  practice_security_code: z.array(z.string().regex(/^\d{5}$/)).length(6).nullable(),
 });
 
 export type ChainStatus = z.infer<typeof chainStatusSchema>;

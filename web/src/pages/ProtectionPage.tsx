@@ -72,6 +72,26 @@ function Facts({ facts }: { facts: Transparency }) {
         <dd>{sentence(facts.two_step_verification)}</dd>
       </dl>
 
+      <h2>Your practice&apos;s security code</h2>
+      {facts.practice_security_code === null ? (
+        <p>This server has not been set up for a practice yet.</p>
+      ) : (
+        <>
+          <p>
+            Your practice signs every key it vouches for with its own signing key, which your browser remembers the
+            first time it sees it. This code identifies that signing key. It should match the code your practice
+            publishes on its website or paperwork. If it does not, tell your practice: someone may be trying to read
+            your messages.
+          </p>
+          <p className="security-code" aria-label="Practice security code">
+            {facts.practice_security_code.map((group, index) => (
+              // The groups may repeat, so their position is part of the key.
+              <span key={`${String(index)}-${group}`}>{group} </span>
+            ))}
+          </p>
+        </>
+      )}
+
       <h2>The access history</h2>
       <p>
         Every time someone opens, changes or exports a client&apos;s record, the server writes it into a tamper-evident
