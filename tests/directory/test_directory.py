@@ -305,6 +305,20 @@ def test_member_cert_must_be_under_the_uploaders_own_certified_aik(
     refused(personas.therapist, personas, body, 404)
 
 
+def test_a_revoked_therapist_key_cannot_certify_with_a_backdated_cert(
+    world: World, personas: Personas
+) -> None:
+    therapist = world.member("therapist")
+    # After the therapist's own certificate starts, before its revocation below.
+    issued = MemberCertificate.objects.get(user=personas.therapist.user).valid_from
+    backdated = issued + 1
+    body = {"revocation": revocation_json(world, therapist, reason="compromised")}
+    assert post(personas.owner, url(personas, "revocations"), body).status_code == 201
+    rotate(world, "client")
+    cert = cert_json(world, "client", issuer=therapist, reason="recovered", valid_from=backdated)
+    refused(personas.therapist, personas, {"cert": cert}, 400, "E_CERT")
+
+
 def test_owner_may_not_upload_a_member_issued_certificate(world: World, personas: Personas) -> None:
     rotate(world, "client")
     owner = world.member("owner")

@@ -328,6 +328,11 @@ def issue_certificate(
     directory = crypto_directory(practice)
     try:
         check_cert_upload(cert, directory)
+        if cert.issuer_kind == "member":
+            # The chain check looks at the issuer's certificate as of the subject's valid_from,
+            # which the signer chooses: at upload the issuer's AIK must also be valid now, so a
+            # revoked (leaked) therapist key cannot certify anyone with a backdated certificate.
+            directory.certified_aik(actor.user_id, cert.issuer_key_id, at=now_ms())
     except CryptoError as exc:
         raise DirectoryRefused.of(exc) from None
     if prsk_wrap is not None and not (cert.issuer_kind == "prsk" and cert.role in ADMIN_ROLES):
