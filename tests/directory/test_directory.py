@@ -326,11 +326,15 @@ def test_owner_may_not_upload_a_member_issued_certificate(world: World, personas
     refused(personas.owner, personas, body, 404)
 
 
-@pytest.mark.parametrize("who", ["client", "other_client", "other_practice_therapist"])
+@pytest.mark.parametrize(
+    "who", ["client", "other_client", "other_practice_therapist", "removed_member"]
+)
 def test_non_issuers_are_refused(world: World, personas: Personas, who: str) -> None:
     rotate(world, "therapist")
     body = {"cert": cert_json(world, "therapist", reason="recovered")}
     refused(getattr(personas, who), personas, body, 404)
+    body = {"revocation": revocation_json(world, world.member("client"))}
+    refused(getattr(personas, who), personas, body, 404, path="revocations")
 
 
 def test_removed_members_can_do_nothing(world: World, personas: Personas) -> None:
