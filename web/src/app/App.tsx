@@ -1,4 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from "react";
+import { accountInfo, type AccountInfo } from "./keys/account";
+import { KeysProvider, clearLockedByUser, lockedByUser, useKeyActions, useKeySession } from "./keys/context";
+import { unlockAccount } from "./keys/open";
 import { matchRoute, ROUTES } from "../routes";
 import { Link } from "./Link";
 import { navigate, usePathname } from "./navigation";
@@ -44,26 +47,34 @@ type SessionState =
   | { kind: "unknown" }
   | { kind: "signed-in"; session: Session };
 
-function Page({ path, onSessionChange }: { path: string; onSessionChange: () => Promise<void> }) {
+function Page({
+  path,
+  info,
+  onSessionChange,
+}: {
+  path: string;
+  info: AccountInfo | null;
+  onSessionChange: () => Promise<void>;
+}) {
   switch (matchRoute(path)) {
     case ROUTES.home:
       return <HomePage />;
     case ROUTES.signIn:
-      return <SignInPage onSignedIn={onSessionChange} />;
+      return <SignInPage onSignedIn={onSessionChange} info={info} />;
     case ROUTES.security:
       return <SecurityPage onSessionChange={onSessionChange} />;
     case ROUTES.protection:
       return <ProtectionPage />;
     case ROUTES.setup:
-      return <SetupPage />;
+      return <SetupPage onSessionChange={onSessionChange} />;
     case ROUTES.myAccess:
       return <MyAccessPage />;
     case ROUTES.audit:
       return <AuditPage />;
     case ROUTES.join:
-      return <JoinPage />;
+      return <JoinPage onSessionChange={onSessionChange} />;
     case ROUTES.welcome:
-      return <WelcomePage />;
+      return <WelcomePage info={info} onSessionChange={onSessionChange} />;
     case ROUTES.team:
       return <TeamPage />;
     case ROUTES.verify:
@@ -110,8 +121,29 @@ function Navigation({ state, onSignOut }: { state: SessionState; onSignOut: () =
   );
 }
 
+/** Pages a signed-in staff member without two-step verification, or with locked keys, may see. */
+const OPEN_WHILE_ENROLLING: ReadonlySet<string> = new Set([ROUTES.welcome, ROUTES.protection]);
+const OPEN_WHILE_LOCKED: ReadonlySet<string> = new Set([
+  ROUTES.recover,
+  ROUTES.protection,
+  ROUTES.forgotPassword,
+  ROUTES.resetPassword,
+  ROUTES.security,
+]);
+
 export function App() {
+  return (
+    <KeysProvider>
+      <Shell />
+    </KeysProvider>
+  );
+}
+
+function Shell() {
   const pathname = usePathname();
+  const keySession = useKeySession();
+  const keyActions = useKeyActions();
+  const unlocking = useRef(false);
   const main = useRef<HTMLElement>(null);
   const firstPath = useRef(pathname);
   const [sessionState, setSessionState] = useState<SessionState>({ kind: "loading" });
@@ -142,7 +174,40 @@ export function App() {
     }
   }, []);
 
+  const info = sessionState.kind === "signed-in" ? accountInfo(sessionState.session) : null;
+
+  // Staff enrol a second factor before anything else (docs/api/keys.md "Gates"); an account
+  // whose keys wait for recovery goes to the recovery page.
+  useEffect(() => {
+    if (info === null) return;
+    if (info.keys === "locked" && !OPEN_WHILE_LOCKED.has(pathname)) navigate(ROUTES.recover);
+    else if (info.staff && info.mfaEnabled === false && !OPEN_WHILE_ENROLLING.has(pathname)) navigate(ROUTES.welcome);
+  }, [info, pathname]);
+
+  // A remembered device opens the keys without the password (§5.2), after a reload or a
+  // passkey sign-in; not after the person pressed Lock in this tab.
+  const userId = info?.userId ?? null;
+  useEffect(() => {
+    if (info === null || keySession !== null || info.keys !== "ready" || lockedByUser() || unlocking.current) return;
+    if (pathname === ROUTES.setup || pathname === ROUTES.join) return; // those pages hold their own keys
+    unlocking.current = true;
+    unlockAccount({ info })
+      .then((outcome) => {
+        if (outcome.kind === "unlocked") keyActions.unlocked(outcome.session);
+      })
+      .catch(() => {
+        // Stays locked: the sign-in page offers the password.
+      })
+      .finally(() => {
+        unlocking.current = false;
+      });
+    // Once per signed-in account; `info` changes identity on every session refresh.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [userId, keySession]);
+
   const signOut = useCallback(async (): Promise<void> => {
+    keyActions.lock();
+    clearLockedByUser(); // the next sign-in may use a remembered device again
     try {
       await logout();
     } catch {
@@ -150,7 +215,7 @@ export function App() {
     }
     await refreshSession();
     navigate(ROUTES.home);
-  }, [refreshSession]);
+  }, [refreshSession, keyActions]);
 
   useEffect(() => {
     document.title = TITLES[pathname] ?? "Page not found · Quietroom";
@@ -175,7 +240,7 @@ export function App() {
         <Navigation state={sessionState} onSignOut={signOut} />
       </header>
       <main id="main" ref={main} tabIndex={-1}>
-        <Page path={pathname} onSessionChange={refreshSession} />
+        <Page path={pathname} info={info} onSessionChange={refreshSession} />
       </main>
       <footer className="site-footer">
         <p>Quietroom runs on your practice&apos;s own server. Nothing on this site talks to anyone else.</p>

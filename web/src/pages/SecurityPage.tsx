@@ -1,38 +1,25 @@
-import { useCallback, useEffect, useId, useRef, useState, type SyntheticEvent } from "react";
-import {
-  activateTotp,
-  authSession,
-  endSessions,
-  groupSecret,
-  listAuthenticators,
-  listSessions,
-  reauthenticate,
-  recoveryCodes,
-  totpOffer,
-  type Authenticator,
-  type TotpOffer,
-  type UserSession,
-} from "../api/allauth";
-import { ApiError } from "../api/client";
+import { useCallback, useEffect, useId, useState, type SyntheticEvent } from "react";
+import { authSession, endSessions, listAuthenticators, listSessions, type Authenticator, type UserSession } from "../api/allauth";
 import { browserWords, eventWords, fetchSecurityEvents, isFailure, type SecurityEvent } from "../api/security";
+import { deleteDevWrap } from "../api/keys";
 import { fetchSession, isStaff } from "../api/session";
-import { CryptoError, parseSecretKey } from "../crypto";
+import { CryptoError } from "../crypto";
 import { formatDay, formatWhen } from "../app/format";
 import { Link } from "../app/Link";
-import { QrCode } from "../app/QrCode";
 import { formText } from "../app/forms";
-import { deriveAuthKey } from "../app/unlock";
+import { NewPasswordFields, checkNewPassword, clearPasswordFields } from "../app/NewPassword";
+import { BAD_SECRET_KEY, TotpSetup, secretKeyFor, type Me } from "../app/TwoStepSetup";
+import { useKeyActions, useKeySession } from "../app/keys/context";
+import { listDevices, revokeDevice, type Devices } from "../app/keys/devices";
+import { NotRightError, changeAccountPassword, storedSecretKey } from "../app/keys/password";
+import type { KeySession } from "../app/keys/types";
 import { errorMessage, errorStatus, usePagedList } from "../app/usePagedList";
 import { ROUTES } from "../routes";
+import { Passkeys } from "../app/Passkeys";
 
 const ALL = {};
 const NOT_RIGHT = "That password or Secret Key is not right.";
 const TOO_MANY = "There have been too many attempts. Wait a few minutes before you try again.";
-
-interface Me {
-  email: string;
-  staff: boolean;
-}
 
 function fromSeconds(seconds: number): string {
   return new Date(seconds * 1000).toISOString();
@@ -175,12 +162,6 @@ function Sessions({ onSessionChange }: { onSessionChange: () => Promise<void> })
 
 // ---- Two-step verification ---------------------------------------------------------------
 
-type Enrol =
-  | { kind: "idle" }
-  | { kind: "confirm"; busy: boolean }
-  | { kind: "scan"; offer: TotpOffer; busy: boolean }
-  | { kind: "codes"; codes: string[] };
-
 function authenticatorWords(a: Authenticator): string {
   const added = `added ${formatDay(fromSeconds(a.created_at))}`;
   switch (a.type) {
@@ -193,66 +174,10 @@ function authenticatorWords(a: Authenticator): string {
   }
 }
 
-function ConfirmItsYou({
-  me,
-  busy,
-  onConfirm,
-  onCancel,
-}: {
-  me: Me;
-  busy: boolean;
-  onConfirm: (password: string, secretKeyText: string) => void;
-  onCancel: () => void;
-}) {
-  const passwordId = useId();
-  const secretKeyId = useId();
-  const onSubmit = (event: SyntheticEvent<HTMLFormElement>): void => {
-    event.preventDefault();
-    const form = event.currentTarget;
-    const data = new FormData(form);
-    const password = formText(data, "password");
-    const secretKey = formText(data, "secretKey");
-    const field = form.elements.namedItem("password");
-    if (field instanceof HTMLInputElement) field.value = "";
-    onConfirm(password, secretKey);
-  };
-  return (
-    <form onSubmit={onSubmit} noValidate aria-label="Confirm it's you" className="inset">
-      <p>Changing how you sign in needs your password again{me.staff ? " and your Secret Key" : ""}.</p>
-      <label htmlFor={passwordId}>Password</label>
-      <input id={passwordId} name="password" type="password" autoComplete="current-password" required />
-      {me.staff && (
-        <>
-          <label htmlFor={secretKeyId}>Secret Key</label>
-          <input
-            id={secretKeyId}
-            name="secretKey"
-            type="password"
-            autoComplete="off"
-            spellCheck={false}
-            placeholder="QR1-…"
-          />
-        </>
-      )}
-      <div className="actions">
-        <button type="submit" className="button" disabled={busy}>
-          Continue
-        </button>
-        <button type="button" className="button button-quiet" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
-    </form>
-  );
-}
-
-function TwoStep({ me }: { me: Me }) {
-  const codeId = useId();
+function TwoStep({ me, onSessionChange }: { me: Me; onSessionChange: () => Promise<void> }) {
   const [authenticators, setAuthenticators] = useState<Authenticator[] | null>(null);
-  const [enrol, setEnrol] = useState<Enrol>({ kind: "idle" });
-  const [status, setStatus] = useState("");
+  const [enrolling, setEnrolling] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
-  const codeRef = useRef<HTMLInputElement>(null);
 
   const load = useCallback(async (): Promise<void> => {
     try {
@@ -277,74 +202,6 @@ function TwoStep({ me }: { me: Me }) {
     };
   }, []);
 
-  useEffect(() => {
-    if (enrol.kind === "scan" && !enrol.busy) codeRef.current?.focus();
-  }, [enrol]);
-
-  const confirm = async (password: string, secretKeyText: string): Promise<void> => {
-    let secretKey: Uint8Array | undefined;
-    if (me.staff) {
-      try {
-        secretKey = parseSecretKey(secretKeyText);
-      } catch {
-        setProblem("That does not look like a Secret Key. It starts with QR1- and has 26 letters and digits after it.");
-        return;
-      }
-    }
-    setProblem(null);
-    setEnrol({ kind: "confirm", busy: true });
-    setStatus("Unlocking… this takes a moment, here on your device.");
-    try {
-      const outcome = await reauthenticate(await deriveAuthKey(me.email, password, secretKey));
-      if (outcome.kind !== "signed-in") {
-        setProblem(outcome.kind === "throttled" ? TOO_MANY : NOT_RIGHT);
-        setEnrol({ kind: "confirm", busy: false });
-        return;
-      }
-      const offer = await totpOffer();
-      if (offer === null) {
-        setEnrol({ kind: "idle" });
-        await load();
-        return;
-      }
-      setEnrol({ kind: "scan", offer, busy: false });
-    } catch (error) {
-      setProblem(
-        error instanceof CryptoError && error.code === "E_KDF_PARAMS"
-          ? "This server asked for unsafe password settings, so your password was not used. Tell your practice."
-          : errorStatus(error) === 429
-            ? TOO_MANY
-            : errorMessage(error),
-      );
-      setEnrol({ kind: "confirm", busy: false });
-    } finally {
-      secretKey?.fill(0);
-      setStatus("");
-    }
-  };
-
-  const activate = async (offer: TotpOffer, code: string): Promise<void> => {
-    setProblem(null);
-    setEnrol({ kind: "scan", offer, busy: true });
-    try {
-      await activateTotp(code);
-      const codes = await recoveryCodes();
-      setEnrol({ kind: "codes", codes });
-      await load();
-    } catch (error) {
-      if (error instanceof ApiError && error.code === "incorrect_code") {
-        setProblem("That code is not right. Codes change every 30 seconds: try the newest one.");
-      } else if (error instanceof ApiError && error.status === 401) {
-        setProblem("That took too long, so we need your password again.");
-        setEnrol({ kind: "confirm", busy: false });
-        return;
-      } else {
-        setProblem(errorMessage(error));
-      }
-      setEnrol({ kind: "scan", offer, busy: false });
-    }
-  };
-
   const hasTotp = authenticators?.some((a) => a.type === "totp") ?? false;
 
   return (
@@ -354,7 +211,7 @@ function TwoStep({ me }: { me: Me }) {
         With two-step verification, signing in also needs a code from an app on your phone, so a stolen password alone
         is not enough.
       </p>
-      {authenticators !== null && authenticators.length === 0 && enrol.kind === "idle" && (
+      {authenticators !== null && authenticators.length === 0 && !enrolling && (
         <p>
           <strong>Two-step verification is off.</strong>
         </p>
@@ -367,113 +224,160 @@ function TwoStep({ me }: { me: Me }) {
         </ul>
       )}
 
-      {enrol.kind === "idle" && authenticators !== null && !hasTotp && (
+      {!enrolling && authenticators !== null && !hasTotp && (
         <button
           type="button"
           className="button"
           onClick={() => {
             setProblem(null);
-            setEnrol({ kind: "confirm", busy: false });
+            setEnrolling(true);
           }}
         >
           Set up an authenticator app
         </button>
       )}
 
-      {enrol.kind === "confirm" && (
-        <ConfirmItsYou
+      {enrolling && (
+        <TotpSetup
           me={me}
-          busy={enrol.busy}
-          onConfirm={(password, secretKeyText) => {
-            void confirm(password, secretKeyText);
+          confirmFirst
+          onEnabled={() => {
+            void load();
+            void onSessionChange();
+          }}
+          onDone={() => {
+            setEnrolling(false);
+            void load();
           }}
           onCancel={() => {
-            setProblem(null);
-            setEnrol({ kind: "idle" });
+            setEnrolling(false);
           }}
         />
       )}
 
-      {enrol.kind === "scan" && (
-        <div className="inset">
-          <h3>Add Quietroom to your authenticator app</h3>
-          <ol>
-            <li>Open an authenticator app on your phone and choose to add an account.</li>
-            <li>Scan this code, or type the key below into the app.</li>
-            <li>Enter the 6-digit code the app then shows.</li>
-          </ol>
-          <QrCode text={enrol.offer.totpUrl} label="QR code for your authenticator app" />
-          <p>
-            Key to type instead: <code className="totp-secret">{groupSecret(enrol.offer.secret)}</code>
-          </p>
-          <form
-            noValidate
-            aria-label="Confirm the app"
-            onSubmit={(event) => {
-              event.preventDefault();
-              const code = formText(new FormData(event.currentTarget), "code").replace(/\s/g, "");
-              if (!/^\d{6}$/.test(code)) {
-                setProblem("Enter the 6-digit code from your app.");
-                return;
-              }
-              void activate(enrol.offer, code);
-            }}
-          >
-            <label htmlFor={codeId}>Code from the app</label>
-            <input
-              ref={codeRef}
-              id={codeId}
-              name="code"
-              type="text"
-              inputMode="numeric"
-              autoComplete="one-time-code"
-              maxLength={7}
-              required
-            />
-            <button type="submit" className="button" disabled={enrol.busy}>
-              Turn on two-step verification
-            </button>
-          </form>
-        </div>
+      {problem !== null && (
+        <p role="alert" className="problem">
+          {problem}
+        </p>
       )}
+    </section>
+  );
+}
 
-      {enrol.kind === "codes" && (
-        <div className="inset recovery-codes">
-          <h3>Two-step verification is on. Save your recovery codes</h3>
-          <p>
-            If you lose your phone, each of these codes lets you sign in once instead of a code from the app. Print them
-            or write them down and keep them somewhere safe. They are shown only this once.
-          </p>
-          <ul className="code-list" aria-label="Recovery codes">
-            {enrol.codes.map((code) => (
-              <li key={code}>
-                <code>{code}</code>
-              </li>
-            ))}
-          </ul>
-          <div className="actions no-print">
+// ---- Keys: password, devices, lock ------------------------------------------------------------
+
+function UnlockFirst({ what }: { what: string }) {
+  return (
+    <p>
+      Unlock your account to {what}. <Link to={ROUTES.signIn}>Unlock</Link>
+    </p>
+  );
+}
+
+function ChangePassword({ me, session }: { me: Me; session: KeySession | null }) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  const currentId = useId();
+  const secretKeyId = useId();
+
+  const change = async (form: HTMLFormElement, keys: KeySession): Promise<void> => {
+    const data = new FormData(form);
+    const current = formText(data, "currentPassword");
+    const next = formText(data, "newPassword");
+    const again = formText(data, "newPasswordAgain");
+    let secretKey: Uint8Array | undefined;
+    try {
+      secretKey = secretKeyFor(me, formText(data, "secretKey"));
+    } catch {
+      setProblem(BAD_SECRET_KEY);
+      return;
+    }
+    setProblem(null);
+    setBusy(true);
+    try {
+      if (current === "") {
+        setProblem("Enter your current password.");
+        return;
+      }
+      const weak = await checkNewPassword(next, again, [me.email]);
+      if (weak !== null) {
+        setProblem(weak);
+        return;
+      }
+      setStatus("Changing your password… this takes a moment, here on your device.");
+      await changeAccountPassword(keys, current, next, secretKey);
+      clearPasswordFields(form);
+      setOpen(false);
+      setStatus("Your password is changed. Use the new one from now on; your keys open with it.");
+    } catch (error) {
+      setStatus("");
+      if (error instanceof NotRightError) setProblem(error.throttled ? TOO_MANY : NOT_RIGHT);
+      else if (error instanceof CryptoError && error.code === "E_UNLOCK") setProblem(NOT_RIGHT);
+      else setProblem(errorStatus(error) === 429 ? TOO_MANY : errorMessage(error));
+    } finally {
+      secretKey?.fill(0);
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="password-heading">
+      <h2 id="password-heading">Password</h2>
+      <p>Your password unlocks your keys here in the browser. Changing it keeps everything you can read.</p>
+      {session === null ? (
+        <UnlockFirst what="change your password" />
+      ) : !open ? (
+        <button
+          type="button"
+          className="button"
+          onClick={() => {
+            setStatus("");
+            setProblem(null);
+            setOpen(true);
+          }}
+        >
+          Change password
+        </button>
+      ) : (
+        <form
+          className="inset"
+          aria-label="Change password"
+          noValidate
+          aria-busy={busy}
+          onSubmit={(event: SyntheticEvent<HTMLFormElement>) => {
+            event.preventDefault();
+            if (!busy) void change(event.currentTarget, session);
+          }}
+        >
+          <label htmlFor={currentId}>Current password</label>
+          <input id={currentId} name="currentPassword" type="password" autoComplete="current-password" required />
+          {me.staff && me.secretKey === undefined && (
+            <>
+              <label htmlFor={secretKeyId}>Secret Key</label>
+              <input id={secretKeyId} name="secretKey" type="password" autoComplete="off" spellCheck={false} placeholder="QR1-…" />
+            </>
+          )}
+          <NewPasswordFields label="New password" userInputs={[me.email]} />
+          <div className="actions">
+            <button type="submit" className="button" disabled={busy}>
+              Change password
+            </button>
             <button
               type="button"
               className="button button-quiet"
+              disabled={busy}
               onClick={() => {
-                window.print();
+                setProblem(null);
+                setOpen(false);
               }}
             >
-              Print the codes
-            </button>
-            <button
-              type="button"
-              className="button"
-              onClick={() => {
-                setEnrol({ kind: "idle" });
-              }}
-            >
-              I have saved them
+              Cancel
             </button>
           </div>
-        </div>
+        </form>
       )}
-
       <p aria-live="polite" className="status">
         {status}
       </p>
@@ -486,10 +390,150 @@ function TwoStep({ me }: { me: Me }) {
   );
 }
 
+function DeviceList({ session }: { session: KeySession | null }) {
+  const [devices, setDevices] = useState<Devices | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const load = useCallback(async (keys: KeySession): Promise<void> => {
+    try {
+      setDevices(await listDevices(keys));
+    } catch (error) {
+      setProblem(errorMessage(error));
+    }
+  }, []);
+
+  useEffect(() => {
+    let live = true;
+    if (session === null) return;
+    listDevices(session).then(
+      (found) => {
+        if (live) setDevices(found);
+      },
+      (error: unknown) => {
+        if (live) setProblem(errorMessage(error));
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [session]);
+
+  const act = async (work: () => Promise<void>, keys: KeySession): Promise<void> => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await work();
+      await load(keys);
+    } catch (error) {
+      setProblem(errorMessage(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="devices-heading">
+      <h2 id="devices-heading">Your devices</h2>
+      <p>
+        Each browser you unlock Quietroom in gets its own device key. Remove a device you no longer use or do not
+        recognise: it can then no longer open your account without your password.
+      </p>
+      {session === null && <UnlockFirst what="see your devices" />}
+      {session !== null && devices === null && problem === null && <p className="status">Loading your devices…</p>}
+      {session !== null && devices !== null && (
+        <ul className="access-list device-list" aria-label="Devices">
+          {devices.devices.map((d) => (
+            <li key={d.deviceId} className="session-item">
+              <span>
+                <span className="access-what">
+                  {d.thisDevice ? "This browser" : "Another browser"}
+                  {d.thisDevice ? (devices.remembered ? " (remembered)" : " (not remembered)") : ""}
+                </span>
+                <span aria-hidden="true"> · </span>
+                <span>added {formatDay(new Date(d.addedAt).toISOString())}</span>
+                {d.revokedAt !== 0 && <span> · removed {formatDay(new Date(d.revokedAt).toISOString())}</span>}
+              </span>
+              {d.thisDevice && devices.remembered && (
+                <button
+                  type="button"
+                  className="button button-small button-quiet"
+                  disabled={busy}
+                  onClick={() => {
+                    void act(() => deleteDevWrap(session.deviceId), session);
+                  }}
+                >
+                  Stop remembering this browser
+                </button>
+              )}
+              {!d.thisDevice && d.revokedAt === 0 && (
+                <button
+                  type="button"
+                  className="button button-small button-quiet"
+                  disabled={busy}
+                  onClick={() => {
+                    void act(() => revokeDevice(session, d.deviceId), session);
+                  }}
+                >
+                  Remove this device
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {problem !== null && (
+        <p role="alert" className="problem">
+          {problem}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function LockNow({ session }: { session: KeySession | null }) {
+  const { lock } = useKeyActions();
+  return (
+    <section aria-labelledby="lock-heading">
+      <h2 id="lock-heading">Lock</h2>
+      {session === null ? (
+        <p>Your account is locked in this tab: its keys are not in memory.</p>
+      ) : (
+        <>
+          <p>Lock your account in this tab now. The keys are forgotten; you stay signed in.</p>
+          <button type="button" className="button button-quiet" onClick={lock}>
+            Lock now
+          </button>
+        </>
+      )}
+    </section>
+  );
+}
+
+function withKey(me: Me, secretKey: Uint8Array | undefined): Me {
+  return me.staff && secretKey !== undefined ? { ...me, secretKey } : me;
+}
+
 // ---- The page ----------------------------------------------------------------------------
 
 export function SecurityPage({ onSessionChange }: { onSessionChange: () => Promise<void> }) {
   const [me, setMe] = useState<Me | "loading" | "signed-out" | "error">("loading");
+  const keys = useKeySession();
+  const [storedKey, setStoredKey] = useState<Uint8Array | undefined>(undefined);
+
+  useEffect(() => {
+    let live = true;
+    if (keys === null) return;
+    storedSecretKey(keys).then(
+      (sk) => {
+        if (live) setStoredKey(sk);
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+    };
+  }, [keys]);
 
   useEffect(() => {
     let live = true;
@@ -532,9 +576,13 @@ export function SecurityPage({ onSessionChange }: { onSessionChange: () => Promi
       )}
       {typeof me === "object" && (
         <>
-          <TwoStep me={me} />
+          <TwoStep me={withKey(me, keys === null ? undefined : storedKey)} onSessionChange={onSessionChange} />
+          <ChangePassword me={withKey(me, keys === null ? undefined : storedKey)} session={keys} />
+          <DeviceList session={keys} />
+          <LockNow session={keys} />
           <Sessions onSessionChange={onSessionChange} />
           <History />
+          <Passkeys me={withKey(me, keys === null ? undefined : storedKey)} />
         </>
       )}
     </section>

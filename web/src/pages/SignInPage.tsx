@@ -1,10 +1,15 @@
 import { useEffect, useId, useRef, useState, type SyntheticEvent } from "react";
-import { authenticateSecondFactor, login, type AuthOutcome } from "../api/allauth";
+import { authSession, authenticateSecondFactor, login, type AuthOutcome } from "../api/allauth";
 import { ApiError } from "../api/client";
+import { fetchSession } from "../api/session";
 import { CryptoError, parseSecretKey } from "../crypto";
 import { navigate } from "../app/navigation";
 import { formText } from "../app/forms";
-import { deriveAuthKey } from "../app/unlock";
+import { accountInfo, type AccountInfo } from "../app/keys/account";
+import { useKeyActions, useKeySession } from "../app/keys/context";
+import { knownUserId, rememberAccount } from "../app/keys/known";
+import { openKeystore, unlockAccount } from "../app/keys/open";
+import { deriveKeys, type DerivedKeys } from "../app/unlock";
 import { ROUTES } from "../routes";
 
 // One message for a wrong email, password or Secret Key: the server cannot tell them apart
@@ -22,6 +27,38 @@ const CODE_NOT_RIGHT = "That code is not right. Codes change every 30 seconds: t
 
 type Step = { kind: "password" } | { kind: "unlocking" } | { kind: "code"; recovery: boolean } | { kind: "checking" };
 
+/** What a sign-in keeps between the password and the second step, to unlock the keys after. */
+interface Pending {
+  readonly email: string;
+  readonly keys: DerivedKeys;
+  readonly secretKey: Uint8Array | undefined;
+  readonly remember: boolean;
+}
+
+const KEYS_NOT_OPENED =
+  "You are signed in, but your keys did not open on this device. Try again, or sign out and in again.";
+const KEYS_FAILED_CHECK =
+  "You are signed in, but a security check of your keys failed, so they were not opened. Tell your practice.";
+
+/** The Secret Key this device keeps for the account with that email (staff), if any. */
+async function storedSecretKeyFor(email: string): Promise<Uint8Array | undefined> {
+  const userId = knownUserId(email);
+  if (userId === undefined) return undefined;
+  try {
+    return (await (await openKeystore()).getDevice(userId))?.secretKey;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where to go once the keys are open (or cannot be): enrolment first for staff, recovery when locked. */
+export function landingFor(info: AccountInfo | null): string {
+  if (info === null) return ROUTES.home;
+  if (info.keys === "locked") return ROUTES.recover;
+  if (info.staff && info.mfaEnabled === false) return ROUTES.welcome;
+  return ROUTES.home;
+}
+
 function problemFor(error: unknown): string {
   if (error instanceof CryptoError && error.code === "E_KDF_PARAMS") return UNSAFE_SETTINGS;
   if (error instanceof ApiError) {
@@ -33,7 +70,144 @@ function problemFor(error: unknown): string {
   return UNREACHABLE;
 }
 
-export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+export function SignInPage({ onSignedIn, info }: { onSignedIn: () => Promise<void>; info: AccountInfo | null }) {
+  const keySession = useKeySession();
+  if (info !== null && keySession === null) return <UnlockPage info={info} />;
+  return <SignInForm onSignedIn={onSignedIn} />;
+}
+
+/** After allauth accepted the sign-in: open the keys with the KEK, or say why not. */
+async function unlockAfterSignIn(
+  pending: Pending,
+  unlocked: ReturnType<typeof useKeyActions>["unlocked"],
+): Promise<{ info: AccountInfo | null; problem: string | null }> {
+  const session = await fetchSession();
+  const info = session === null ? null : accountInfo(session);
+  if (info === null) return { info, problem: null };
+  rememberAccount(pending.email, info.userId);
+  try {
+    const outcome = await unlockAccount({
+      info,
+      password: pending.keys,
+      ...(pending.secretKey === undefined ? {} : { secretKey: pending.secretKey }),
+      remember: pending.remember,
+    });
+    if (outcome.kind === "unlocked") unlocked(outcome.session);
+    return { info, problem: outcome.kind === "needs-password" ? KEYS_NOT_OPENED : null };
+  } catch (error) {
+    if (error instanceof CryptoError) return { info, problem: error.code === "E_UNLOCK" ? KEYS_NOT_OPENED : KEYS_FAILED_CHECK };
+    return { info, problem: KEYS_NOT_OPENED };
+  }
+}
+
+function RememberDevice({ id }: { id: string }) {
+  return (
+    <div className="checkbox">
+      <input id={id} name="remember" type="checkbox" />
+      <label htmlFor={id}>Remember this device (only on a computer or phone that is yours alone)</label>
+    </div>
+  );
+}
+
+/** Signed in but locked (a reload, Lock, or a device that was not remembered): the password
+ * (and for staff the Secret Key, unless this device keeps it) opens the keys again. */
+function UnlockPage({ info }: { info: AccountInfo }) {
+  const passwordId = useId();
+  const secretKeyId = useId();
+  const rememberId = useId();
+  const { unlocked } = useKeyActions();
+  const [email, setEmail] = useState<string | null>(null);
+  const [storedKey, setStoredKey] = useState<Uint8Array | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    authSession()
+      .then(async (auth) => {
+        const address = auth.kind === "signed-in" ? (auth.user.email ?? "") : "";
+        const sk = info.staff ? await (await openKeystore()).getDevice(info.userId).then((r) => r?.secretKey) : undefined;
+        if (!live) return;
+        setEmail(address);
+        setStoredKey(sk);
+      })
+      .catch(() => {
+        if (live) setEmail("");
+      });
+    return () => {
+      live = false;
+    };
+  }, [info]);
+
+  const onSubmit = (event: SyntheticEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    if (busy || email === null) return;
+    const form = event.currentTarget;
+    const data = new FormData(form);
+    const password = formText(data, "password");
+    const field = form.elements.namedItem("password");
+    if (field instanceof HTMLInputElement) field.value = "";
+    let secretKey: Uint8Array | undefined;
+    try {
+      secretKey = !info.staff ? undefined : storedKey !== undefined ? Uint8Array.from(storedKey) : parseSecretKey(formText(data, "secretKey"));
+    } catch {
+      setProblem(BAD_SECRET_KEY);
+      return;
+    }
+    setBusy(true);
+    setProblem(null);
+    void (async () => {
+      try {
+        const keys = await deriveKeys(email, password, secretKey);
+        const result = await unlockAfterSignIn({ email, keys, secretKey, remember: data.get("remember") === "on" }, unlocked);
+        if (result.problem !== null) setProblem(result.problem === KEYS_NOT_OPENED ? NOT_RIGHT : result.problem);
+        else navigate(landingFor(result.info));
+      } catch (error) {
+        setProblem(problemFor(error));
+      } finally {
+        secretKey?.fill(0);
+        setBusy(false);
+      }
+    })();
+  };
+
+  return (
+    <section className="card narrow">
+      <h1>Unlock your account</h1>
+      <p className="muted">
+        You are signed in{email !== null && email !== "" ? ` as ${email}` : ""}, but your keys are locked in this tab. Your
+        password opens them here, in the browser.
+      </p>
+      <form onSubmit={onSubmit} noValidate aria-label="Unlock" aria-busy={busy}>
+        <label htmlFor={passwordId}>Password</label>
+        <input id={passwordId} name="password" type="password" autoComplete="current-password" required />
+        {info.staff && storedKey === undefined && (
+          <>
+            <label htmlFor={secretKeyId}>Secret Key</label>
+            <input id={secretKeyId} name="secretKey" type="password" autoComplete="off" spellCheck={false} placeholder="QR1-…" />
+          </>
+        )}
+        <RememberDevice id={rememberId} />
+        <button type="submit" className="button" disabled={busy || email === null}>
+          Unlock
+        </button>
+      </form>
+      <p aria-live="polite" className="status">
+        {busy ? "Unlocking… this takes a moment, here on your device." : ""}
+      </p>
+      {problem !== null && (
+        <p role="alert" className="problem">
+          {problem}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
+  const { unlocked } = useKeyActions();
+  const pending = useRef<Pending | null>(null);
+  const rememberId = useId();
   const emailId = useId();
   const passwordId = useId();
   const secretKeyId = useId();
@@ -61,10 +235,29 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
   const finish = async (outcome: AuthOutcome, during: "password" | "code", recovery = false): Promise<void> => {
     if (!live.current) return;
     switch (outcome.kind) {
-      case "signed-in":
+      case "signed-in": {
+        const held = pending.current;
+        pending.current = null;
+        let landing: string = ROUTES.home;
+        let keysProblem: string | null = null;
+        if (held !== null) {
+          setStep({ kind: "unlocking" });
+          try {
+            const result = await unlockAfterSignIn(held, unlocked);
+            landing = landingFor(result.info);
+            keysProblem = result.problem;
+          } finally {
+            held.secretKey?.fill(0);
+          }
+        }
         await onSignedIn();
-        navigate(ROUTES.home);
+        navigate(keysProblem === null ? landing : ROUTES.signIn);
+        if (keysProblem !== null) {
+          setProblem(keysProblem);
+          setStep({ kind: "password" });
+        }
         return;
+      }
       case "mfa":
         setProblem(null);
         setStep({ kind: "code", recovery: false });
@@ -103,6 +296,9 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
         setProblem(BAD_SECRET_KEY);
         return;
       }
+    } else {
+      // A Secret Key this device keeps for that account (§3.3: typed once per device).
+      secretKey = await storedSecretKeyFor(typedEmail);
     }
     if (typedEmail === "" || formText(data, "password") === "") {
       setProblem("Enter your email address and your password.");
@@ -114,17 +310,23 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
     try {
       // The password is read from the form here and goes only into the derivation; the
       // field is cleared afterwards so the page holds no copy of it.
-      const authKey = await deriveAuthKey(typedEmail, formText(data, "password"), secretKey);
+      const keys = await deriveKeys(typedEmail, formText(data, "password"), secretKey);
       data.delete("password");
-      outcome = await login(typedEmail, authKey);
+      pending.current = { email: typedEmail, keys, secretKey, remember: data.get("remember") === "on" };
+      outcome = await login(typedEmail, keys.authKey);
     } catch (error) {
+      pending.current = null;
+      secretKey?.fill(0);
       if (passwordRef.current !== null) passwordRef.current.value = "";
       if (live.current) {
         setProblem(problemFor(error));
         setStep({ kind: "password" });
       }
       return;
-    } finally {
+    }
+    if (outcome.kind !== "signed-in" && outcome.kind !== "mfa") {
+      // Rejected: the held keys are useless; the Secret Key bytes are wiped.
+      pending.current = null;
       secretKey?.fill(0);
     }
     if (passwordRef.current !== null) passwordRef.current.value = "";
@@ -267,6 +469,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => Promise<void> }) 
             </p>
           </>
         )}
+        <RememberDevice id={rememberId} />
         <button type="submit" className="button" disabled={unlocking}>
           Sign in
         </button>

@@ -7,9 +7,9 @@ import type { KeySession } from "./types";
 
 export interface KeyActions {
   /** Forget the keys of this tab now. */
-  lock(): void;
+  readonly lock: () => void;
   /** Hold a freshly unlocked session. */
-  unlocked(session: KeySession): void;
+  readonly unlocked: (session: KeySession) => void;
 }
 
 const SessionContext = createContext<KeySession | null>(null);
