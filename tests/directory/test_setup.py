@@ -19,6 +19,7 @@ from quietroom.accounts.prelogin import formula_salt
 from quietroom.audit.models import AuditEvent
 from quietroom.crypto import envelope, practice
 from quietroom.crypto.encoding import b64url_encode
+from quietroom.crypto.keys import raw_seed
 from quietroom.directory.models import MemberCertificate, PracticeConfigVersion, PrskWrap
 from quietroom.keys.models import AccountKeys
 from quietroom.practices.models import Membership, Practice, SetupLink
@@ -30,6 +31,7 @@ from tests.directory.world import (
     now_ms,
     uuid7,
 )
+from tests.conftest import CanaryScanner
 from tests.test_signin import BASE, FAST_HASHER, Browser, new_auth_key
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +331,24 @@ def test_set_up_is_rate_limited(ceremony: Ceremony, settings: Any) -> None:
 def test_sign_in_before_set_up_fails(ceremony: Ceremony) -> None:
     assert Browser().login(EMAIL, ceremony.auth_key).status_code != 200
     assert BASE.startswith("/_allauth")
+
+
+@pytest.mark.django_db(transaction=True)  # committed, so the scan sees what is on disk
+def test_no_secret_reaches_the_database_or_the_logs(canary_scanner: CanaryScanner) -> None:
+    token = issue_setup_link()
+    assert token is not None
+    ceremony = Ceremony(token)
+    spoiled = ceremony.body()
+    spoiled["config"]["sig"] = b64url_encode(bytes(64))
+    assert post("/api/setup/practice", spoiled).status_code == 400
+    assert post("/api/setup/practice", ceremony.body()).status_code == 201
+    # The authKey is stored only as allauth's hash; the seeds never leave the browser.
+    for secret in (
+        ceremony.auth_key,
+        ceremony.token,
+        ceremony.keys.sheet_payload(),
+        b64url_encode(raw_seed(ceremony.keys.prsk)),
+        b64url_encode(raw_seed(ceremony.keys.prk)),
+    ):
+        assert canary_scanner.hits(secret) == []
+    assert canary_scanner.hits(str(ceremony.owner_id))  # the scan does see the database
