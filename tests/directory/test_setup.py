@@ -24,6 +24,7 @@ from quietroom.directory.models import MemberCertificate, PracticeConfigVersion,
 from quietroom.keys.models import AccountKeys
 from quietroom.practices.models import Membership, Practice, SetupLink
 from quietroom.practices.services import hash_token, issue_setup_link
+from tests.conftest import CanaryScanner
 from tests.directory.world import (
     account_keys_in,
     give_second_factor,
@@ -31,7 +32,6 @@ from tests.directory.world import (
     now_ms,
     uuid7,
 )
-from tests.conftest import CanaryScanner
 from tests.test_signin import BASE, FAST_HASHER, Browser, new_auth_key
 
 pytestmark = pytest.mark.django_db
