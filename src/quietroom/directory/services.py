@@ -18,6 +18,7 @@ from uuid import UUID
 
 from django.db import transaction
 
+from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, record_event
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
@@ -116,7 +117,7 @@ def _current_cert(directory: Directory, keys: AccountKeys) -> MemberCert | None:
         return None
 
 
-def has_valid_cert(user: Any, practice: Practice) -> bool:
+def has_valid_cert(user: User, practice: Practice) -> bool:
     """Whether the person's current AIK has a certificate chaining to the PRSK, unrevoked now."""
     keys = AccountKeys.objects.filter(user=user, practice=practice).first()
     if keys is None or pinned_prsk_pub(practice) is None:
