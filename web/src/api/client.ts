@@ -47,8 +47,11 @@ export async function apiRequest<T>(
   });
   const data: unknown = await response.json().catch(() => undefined);
   if (!response.ok) {
-    if (response.status === 401 && typeof window !== "undefined") window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
     const parsed = errorBody.safeParse(data);
+    // 401 `reauthentication_required` (a sensitive action wants fresh proof) leaves the person
+    // signed in, so it must not forget the keys as a real sign-out does.
+    const reauth = parsed.success && parsed.data.error.code === "reauthentication_required";
+    if (response.status === 401 && !reauth && typeof window !== "undefined") window.dispatchEvent(new Event(SIGNED_OUT_EVENT));
     throw parsed.success
       ? new ApiError(response.status, parsed.data.error.code, parsed.data.error.message)
       : new ApiError(response.status, "unexpected", "The server gave an unexpected answer.");
