@@ -99,7 +99,7 @@ def fresh_totp(email: str) -> str:
     once already (replay guard); tests sign in several times within one 30-second step, so
     the guard's mark is cleared here: replay itself is not under test."""
     user = User.objects.get(email=email.lower())
-    code = format_hotp_value(hotp_value(STAFF_TOTP_SECRET, int(time.time()) // 30))
+    code: str = format_hotp_value(hotp_value(STAFF_TOTP_SECRET, int(time.time()) // 30))
     cache.delete(f"allauth.mfa.totp.used?user={user.pk}&code={code}")
     return code
 

@@ -20,7 +20,7 @@ from quietroom.practices.models import STAFF_ROLES, CareTeamMember, Membership, 
 
 # The TOTP secret every staff persona's authenticator app holds (RFC 4648 base32). Staff need a
 # second factor before the API serves them (accounts.mfa_gate), as in production.
-STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 - a test fixture
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ was changed" email goes out for it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from allauth.core.exceptions import ImmediateHttpResponse
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
@@ -60,12 +62,20 @@ class AtomicPasswordChangeMiddleware:
             and not services.has_pending_wrap(user, services.session_binding(request))
         ):
             return no_pending_wrap_response()
+        session_key = request.session.session_key
         try:
+            # Only a receiver's refusal rolls back. allauth's own 4xx answers change nothing
+            # (a successful reset even answers 401), and rolling them back would also undo
+            # its rate-limit counters where the cache is the database.
             with transaction.atomic():
-                response = view_func(request, *view_args, **view_kwargs)
-                if response.status_code >= 400:
-                    transaction.set_rollback(True)  # a failed change leaves nothing behind
-                return response
+                return view_func(request, *view_args, **view_kwargs)
         except ImmediateHttpResponse as exc:  # raised by a receiver: rolled back above
+            # allauth cycled the session key before the signal; the rollback restored the old
+            # session row, so the request goes on with that one, unchanged.
+            request.session = _session_store()(session_key)
             refused: HttpResponseBase = exc.response
             return refused
+
+
+def _session_store() -> Any:
+    return import_module(settings.SESSION_ENGINE).SessionStore
