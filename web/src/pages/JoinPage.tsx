@@ -3,7 +3,7 @@
 // security code shown to compare), then the account is created with an authKey made from the
 // password here, and its keys are created and stored sealed.
 import { useEffect, useId, useState } from "react";
-import { signup } from "../api/allauth";
+import { reauthenticate, signup } from "../api/allauth";
 import { ApiError, apiRequest } from "../api/client";
 import { openInvitation, type OpenedInvitation } from "../api/invitations";
 import { putAccountKeys } from "../api/keys";
@@ -144,6 +144,9 @@ export function JoinPage({ onSessionChange }: { onSessionChange: () => Promise<v
         setStatus("");
         return;
       }
+      // Staff enrol two-step verification next, which allauth allows only just after a
+      // re-authentication: do it while the authKey is at hand.
+      if (staff) await reauthenticate(keys.authKey);
       const session = await fetchSession();
       const info = session === null ? null : accountInfo(session);
       if (info === null || info.practiceId !== invitation.practice_id) throw new ApiError(409, "conflict", "The new account is not in this practice.");

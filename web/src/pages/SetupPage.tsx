@@ -4,7 +4,7 @@
 // type-back check, the owner's account keys and certificate. Nothing secret leaves the browser:
 // the server gets public keys, signatures and what the browser sealed.
 import { useEffect, useId, useState, type SyntheticEvent } from "react";
-import { login } from "../api/allauth";
+import { login, reauthenticate } from "../api/allauth";
 import { ApiError } from "../api/client";
 import { checkSetupToken, createPractice } from "../api/setup";
 import {
@@ -245,6 +245,9 @@ export function SetupPage({ onSessionChange }: { onSessionChange: () => Promise<
       setStatus("Signing you in…");
       const outcome = await login(p.owner.email, p.keys.authKey);
       if (outcome.kind !== "signed-in") throw new ApiError(401, "not_authenticated", "Sign in with your new password.");
+      // allauth lets a second factor be added only just after a re-authentication: do it now,
+      // while the authKey is at hand, so the two-step enrolment that follows needs no password.
+      await reauthenticate(p.keys.authKey);
       actions.unlocked({
         userId: p.userId,
         practiceId: p.practiceId,

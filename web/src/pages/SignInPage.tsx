@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type SyntheticEvent } from "react";
-import { authSession, authenticateSecondFactor, login, type AuthOutcome } from "../api/allauth";
+import { authSession, authenticateSecondFactor, login, reauthenticate, type AuthOutcome } from "../api/allauth";
 import { ApiError } from "../api/client";
 import { fetchSession } from "../api/session";
 import { CryptoError, parseSecretKey } from "../crypto";
@@ -39,6 +39,9 @@ const KEYS_NOT_OPENED =
   "You are signed in, but your keys did not open on this device. Try again, or sign out and in again.";
 const KEYS_FAILED_CHECK =
   "You are signed in, but a security check of your keys failed, so they were not opened. Tell your practice.";
+
+/** A key problem from the sign-in, shown once by the unlock page (the sign-in form is gone by then). */
+let carriedProblem: string | null = null;
 
 /** The Secret Key this device keeps for the account with that email (staff), if any. */
 async function storedSecretKeyFor(email: string): Promise<Uint8Array | undefined> {
@@ -85,6 +88,9 @@ async function unlockAfterSignIn(
   const info = session === null ? null : accountInfo(session);
   if (info === null) return { info, problem: null };
   rememberAccount(pending.email, info.userId);
+  // Staff without a second factor go to enrolment, which allauth allows only just after a
+  // re-authentication: do it now, while the authKey is at hand.
+  if (info.staff && info.mfaEnabled === false) await reauthenticate(pending.keys.authKey).catch(() => undefined);
   try {
     const outcome = await unlockAccount({
       info,
@@ -119,7 +125,11 @@ function UnlockPage({ info }: { info: AccountInfo }) {
   const [email, setEmail] = useState<string | null>(null);
   const [storedKey, setStoredKey] = useState<Uint8Array | undefined>(undefined);
   const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(() => {
+    const carried = carriedProblem;
+    carriedProblem = null;
+    return carried;
+  });
 
   useEffect(() => {
     let live = true;
@@ -250,12 +260,11 @@ function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
             held.secretKey?.fill(0);
           }
         }
+        // Signed in either way; a failed security check keeps the person on the unlock page
+        // with the reason, anything else (no keys possible yet, for one) lands them as usual.
+        carriedProblem = keysProblem === KEYS_FAILED_CHECK ? keysProblem : null;
         await onSignedIn();
-        navigate(keysProblem === null ? landing : ROUTES.signIn);
-        if (keysProblem !== null) {
-          setProblem(keysProblem);
-          setStep({ kind: "password" });
-        }
+        navigate(carriedProblem === null ? landing : ROUTES.signIn);
         return;
       }
       case "mfa":

@@ -134,21 +134,28 @@ function Kit({ info, onSaved }: { info: AccountInfo; onSaved: () => void }) {
 
 export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | null; onSessionChange: () => Promise<void> }) {
   const [email, setEmail] = useState("");
+  const [storedKey, setStoredKey] = useState<Uint8Array | undefined>(undefined);
+  const userId = info?.userId;
   const [kitDone, setKitDone] = useState(() => (info === null ? false : kitSaved(info.userId)));
   const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
-    authSession().then(
-      (auth) => {
-        if (live && auth.kind === "signed-in") setEmail(auth.user.email ?? "");
+    Promise.all([
+      authSession(),
+      userId === undefined ? undefined : openKeystore().then((ks) => ks.getDevice(userId)),
+    ]).then(
+      ([auth, record]) => {
+        if (!live) return;
+        if (auth.kind === "signed-in") setEmail(auth.user.email ?? "");
+        setStoredKey(record?.secretKey);
       },
       () => undefined,
     );
     return () => {
       live = false;
     };
-  }, []);
+  }, [userId]);
 
   if (info === null) {
     return (
@@ -174,7 +181,7 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
           </p>
           {email !== "" && (
             <TotpSetup
-              me={{ email, staff: true }}
+              me={storedKey === undefined ? { email, staff: true } : { email, staff: true, secretKey: storedKey }}
               confirmFirst={false}
               onDone={() => {
                 void savePendingName()
