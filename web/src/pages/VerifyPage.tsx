@@ -4,6 +4,7 @@ import { fromB64url, groupDigits, practiceSecurityCode } from "../crypto";
 import type { KeySession } from "../app/keys/types";
 import { useKeySession } from "../app/keys/context";
 import { Locked } from "../app/verification/Locked";
+import { memberCode } from "../app/verification/issue";
 import { SafetyNumber } from "../app/verification/SafetyNumber";
 import { acknowledgeChange, changeWarning, checkPeer, directoryFrom, markVerified, type PeerState } from "../app/verification/pins";
 
@@ -43,6 +44,39 @@ function PracticeCode({ session }: { session: KeySession }) {
         <p className="status">Working out the code…</p>
       ) : (
         <ol className="code-list" aria-label="Practice security code">
+          {groupDigits(code).map((g, i) => (
+            <li key={i}>
+              <code>{g}</code>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+function OwnCode({ session }: { session: KeySession }) {
+  const [code, setCode] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    void memberCode(session.userId, session.account.aikPub).then((c) => {
+      if (live) setCode(c);
+    });
+    return () => {
+      live = false;
+    };
+  }, [session]);
+  return (
+    <section aria-labelledby="own-code">
+      <h2 id="own-code">Your own code</h2>
+      <p>
+        When your practice confirms your new account (or your recovered one), they ask you to read this code to them by
+        phone, video or in person.
+      </p>
+      {code === null ? (
+        <p className="status">Working out the code…</p>
+      ) : (
+        <ol className="code-list" aria-label="Your own code">
           {groupDigits(code).map((g, i) => (
             <li key={i}>
               <code>{g}</code>
@@ -191,6 +225,7 @@ function Verify({ session }: { session: KeySession }) {
         someone proves that nobody, not even the server, slipped in a key of their own.
       </p>
       <PracticeCode session={session} />
+      <OwnCode session={session} />
       <h2>People you work with</h2>
       {problem !== null && (
         <p role="alert" className="problem">
