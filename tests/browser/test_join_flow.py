@@ -2,7 +2,7 @@
 invitation opens, the practice's signing key is pinned and its security code shown (the same as
 on the owner's recovery sheet), the account is created with an authKey, its keys are made in the
 browser and stored sealed; staff then enrol two-step verification and save their Emergency Kit,
-and everyone sees that the practice has yet to confirm their keys (crypto-protocol §3–§6.4)."""
+and everyone sees that the practice has yet to confirm their keys (crypto-protocol §3 to §6.4)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ from tests.harness.browser import ThirdPartyGuard
 from tests.harness.server import AppServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+WAITING = "Waiting for your practice to confirm your keys"
+TWO_STEP = "Turn on two-step verification"
 
 
 def new_context(browser: Browser, app_server: AppServer, guard: ThirdPartyGuard) -> BrowserContext:
@@ -83,14 +86,10 @@ def test_a_therapist_and_a_client_join(
         therapist_password = strong_password()
         shown = join_through_page(therapist_page, token, "Dr Rivera", therapist_password)
         assert shown == sheet_code  # the code to compare with what the practice published
-        expect(
-            therapist_page.get_by_role("heading", name="Turn on two-step verification")
-        ).to_be_visible()
+        expect(therapist_page.get_by_role("heading", name=TWO_STEP)).to_be_visible()
         enrol_totp_on_page(therapist_page)
         secret_key = save_emergency_kit(therapist_page)
-        expect(
-            therapist_page.get_by_text("Waiting for your practice to confirm your keys")
-        ).to_be_visible(timeout=SLOW)
+        expect(therapist_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
         therapist = User.objects.get(email=therapist_email)
         assert therapist.display_name == "Dr Rivera"  # saved once two-step verification was on
         keys = AccountKeys.objects.get(user=therapist)
@@ -117,12 +116,8 @@ def test_a_therapist_and_a_client_join(
         sent = record_requests(client_page)
         client_password = strong_password()
         assert join_through_page(client_page, token, "Sam Client", client_password) == sheet_code
-        expect(
-            client_page.get_by_text("Waiting for your practice to confirm your keys")
-        ).to_be_visible(timeout=SLOW)
-        expect(
-            client_page.get_by_role("heading", name="Turn on two-step verification")
-        ).to_have_count(0)
+        expect(client_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
+        expect(client_page.get_by_role("heading", name=TWO_STEP)).to_have_count(0)
         expect(client_page.get_by_label("Secret Key", exact=True)).to_have_count(0)
         client = User.objects.get(email=client_email)
         assert client.display_name == "Sam Client"
