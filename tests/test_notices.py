@@ -7,16 +7,21 @@ from __future__ import annotations
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from typing import Any
 
 import pytest
+import time_machine
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.core import mail
 from django.test import override_settings
 
+from quietroom.accounts.adapters import MFAAdapter
 from quietroom.accounts.notices import SUBJECT, browser_words
 from tests.harness.personas import Persona, Personas
-from tests.test_signin import Browser, give_sign_in, new_auth_key
+from tests.test_signin import BASE, Browser, give_sign_in, new_auth_key
 
 pytestmark = pytest.mark.django_db
 
@@ -131,6 +136,39 @@ def test_mail_outage_does_not_block_sign_in(personas: Personas, on_commit: Captu
     key = give_sign_in(persona.user)
     assert sign_in(persona, key, "192.0.2.10", FIREFOX_LINUX, on_commit) == 200
     assert sign_in(persona, key, "198.51.100.20", FIREFOX_LINUX, on_commit) == 200
+
+
+def test_sign_in_with_a_second_factor_is_noticed_once_complete(
+    personas: Personas, on_commit: Capture
+) -> None:
+    """allauth signals the sign-in only after the second step; the notice follows it."""
+    user = personas.therapist.user
+    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if totp is None:
+        sealed = MFAAdapter().encrypt("JBSWY3DPEHPK3PXP")
+        totp = Authenticator.objects.create(
+            user=user, type=Authenticator.Type.TOTP, data={"secret": sealed}
+        )
+    secret = MFAAdapter().decrypt(totp.data["secret"])
+    key = give_sign_in(user)
+
+    def two_step(address: str) -> None:
+        browser = Browser(address)
+        browser.client.defaults["HTTP_USER_AGENT"] = FIREFOX_LINUX
+        with on_commit(execute=True):
+            pending = browser.login(user.email, key, second_factor=False)
+            assert pending.status_code == 401  # the code is asked for
+            assert mail.outbox == []
+            code = format_hotp_value(hotp_value(secret, int(datetime.now(UTC).timestamp()) // 30))
+            answer = browser.post(f"{BASE}/auth/2fa/authenticate", {"code": code})
+            assert answer.status_code == 200, answer.json()
+
+    with time_machine.travel(datetime(2031, 5, 1, 9, 0, tzinfo=UTC), tick=False) as clock:
+        two_step("192.0.2.10")
+        clock.shift(timedelta(minutes=1))  # a fresh code: allauth refuses a code used before
+        two_step("198.51.100.20")
+    [message] = mail.outbox
+    assert "Approximate network: 198.51.100.0/24" in str(message.body)
 
 
 @pytest.mark.parametrize(

@@ -5,18 +5,14 @@ flow has run (AU-07)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 
-from quietroom.accounts.adapters import MFAAdapter
 from quietroom.accounts.models import User
 from quietroom.accounts.reauth import REAUTH_CODE, require_recent_auth
 from quietroom.audit.models import AuditEvent
@@ -36,23 +32,12 @@ def clock() -> Iterator[time_machine.Traveller]:
 
 
 def sign_in(user: User) -> tuple[Browser, str]:
-    """A real sign-in through allauth (authKey, then the TOTP code when one is enrolled), and
-    a second factor in the end: staff need one for the API (accounts/mfa_gate.py). Returns
-    the browser and the authKey."""
+    """A real sign-in through allauth: the authKey, then the persona's TOTP code when it has
+    one (staff do: the API wants a second factor from them). Returns the browser and key."""
     key = give_sign_in(user)
     browser = Browser()
     response = browser.login(user.email, key)
-    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
-    if response.status_code == 401 and totp is not None:
-        secret = MFAAdapter().decrypt(totp.data["secret"])
-        code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
-        response = browser.post(f"{BASE}/auth/2fa/authenticate", {"code": code})
     assert response.status_code == 200, response.json()
-    if totp is None:
-        secret = MFAAdapter().encrypt("JBSWY3DPEHPK3PXP")
-        Authenticator.objects.create(
-            user=user, type=Authenticator.Type.TOTP, data={"secret": secret}
-        )
     return browser, key
 
 
@@ -110,7 +95,6 @@ def test_non_reviewer_gets_the_404_not_the_reauth_answer(
 
 def test_session_without_allauth_record_is_refused(personas: Personas) -> None:
     client = Client()
-    sign_in(personas.owner.user)  # enrols a second factor if the persona has none
     client.force_login(personas.owner.user)  # bypasses allauth: no authentication on record
     assert client.get(EXPORT).json()["error"]["code"] == REAUTH_CODE
 
