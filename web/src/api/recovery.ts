@@ -2,10 +2,9 @@
 // docs/api/http.md). What goes out is an authKey, a public key or something the browser sealed;
 // nothing here keeps, logs or stores a secret.
 import { z } from "zod";
-import { parseBundle, type BundleEnvelope, type DeviceList, type KdfParams } from "../crypto";
 import { ALLAUTH_BASE } from "./allauth";
 import { ApiError, apiRequest, csrfToken } from "./client";
-import { aekBindEnvelope, deviceListEnvelope, envelope } from "./directory";
+import { accountKeysOutSchema, type AccountKeysIn, type AccountKeysOut } from "./keys";
 
 // ---- allauth: password reset by email (§9.2) -------------------------------------------------
 
@@ -65,41 +64,6 @@ export async function resetPassword(key: string, authKey: string): Promise<void>
   if (answer.status !== 200 && answer.status !== 401) throw allauthFailure(answer);
 }
 
-// ---- Own account keys (the parts recovery needs) ---------------------------------------------
-
-const kdfSchema = z.strictObject({ alg: z.literal("argon2id"), m: z.number().int(), t: z.number().int(), p: z.number().int() });
-const bundleEnvelopeSchema = envelope<BundleEnvelope>(parseBundle);
-
-export const accountKeysSchema = z.strictObject({
-  user_id: z.uuid(),
-  practice_id: z.uuid(),
-  salt: z.string(),
-  kdf: kdfSchema,
-  pw_wrap: z.strictObject({ ver: z.number().int(), ct: z.string(), kdf: kdfSchema, confirmed: z.boolean() }),
-  older_pw_wraps: z.array(z.strictObject({ ver: z.number().int(), ct: z.string(), kdf: kdfSchema })),
-  bundle: bundleEnvelopeSchema,
-  aek_binds: z.array(aekBindEnvelope),
-  keys_locked: z.boolean(),
-  device_lists: z.array(deviceListEnvelope),
-  dev_wrap: z.string().nullable(),
-  prsk_wrap: z.string().nullable(),
-});
-
-export type AccountKeysOut = z.infer<typeof accountKeysSchema>;
-
-export async function fetchOwnKeys(deviceId?: string): Promise<AccountKeysOut> {
-  const query = deviceId === undefined ? "" : `?device_id=${encodeURIComponent(deviceId)}`;
-  return apiRequest(`/keys/account${query}`, accountKeysSchema);
-}
-
-export async function postPendingPwWrap(ver: number, kdf: KdfParams, ct: string): Promise<void> {
-  await apiRequest("/keys/pw-wrap/pending", z.unknown(), { method: "POST", body: { ver, kdf, ct } });
-}
-
-export async function confirmPwWrap(ver: number): Promise<AccountKeysOut> {
-  return apiRequest("/keys/pw-wrap/confirm", accountKeysSchema, { method: "POST", body: { ver } });
-}
-
 // ---- Practice-assisted recovery (§10.2) ------------------------------------------------------
 
 const idSchema = z.strictObject({ id: z.uuid() });
@@ -120,19 +84,8 @@ export async function fetchRecoveryRequest(id: string): Promise<RecoveryStatus> 
   return apiRequest(`/keys/recovery/requests/${id}`, recoveryStatusSchema);
 }
 
-/** What `PUT /api/keys/account` and recovery completion take (docs/api/keys.md). */
-export interface AccountKeysIn {
-  kdf: KdfParams;
-  pw_wrap: string;
-  bundle: BundleEnvelope;
-  aek_bind: unknown;
-  rec_escrow: { prk_id: string; ct: string };
-  device_list: DeviceList;
-  dev_wrap: { device_id: string; ct: string } | null;
-}
-
 export async function completeRecovery(requestId: string, keys: AccountKeysIn): Promise<AccountKeysOut> {
-  return apiRequest("/keys/recovery/complete", accountKeysSchema, { method: "POST", body: { request_id: requestId, keys } });
+  return apiRequest("/keys/recovery/complete", accountKeysOutSchema, { method: "POST", body: { request_id: requestId, keys } });
 }
 
 export const openRecoveryRequestSchema = z.strictObject({
