@@ -32,7 +32,6 @@ import {
 import { Keystore } from "../../crypto";
 import {
   confirmPwWrap,
-  deleteDevWrap,
   fetchAccountKeys,
   fetchPracticeConfigs,
   publishDeviceList,
@@ -57,7 +56,7 @@ export interface UnlockOptions {
   readonly password?: PasswordProof;
   /** Staff: the Secret Key the derivation used (typed, or from this device). */
   readonly secretKey?: Uint8Array;
-  /** "Remember this device": true seals a dev_wrap, false forgets one, undefined leaves it. */
+  /** "Remember this device": true seals a dev_wrap if there is none; otherwise nothing changes. */
   readonly remember?: boolean;
 }
 
@@ -150,14 +149,11 @@ async function openUk(
   record: DeviceRecord | undefined,
   password: PasswordProof | undefined,
 ): Promise<{ uk: Bytes; openedVer: number | null } | null> {
-  if (out.dev_wrap !== null && record !== undefined) {
-    try {
-      const uk = await openDevWrap({ pair: record.dkEnc, pub: record.dkEncPub }, info.userId, record.deviceId, fromB64url(out.dev_wrap));
-      return { uk, openedVer: null };
-    } catch (error) {
-      if (password === undefined) throw error;
-      // A password was given: fall through to it.
-    }
+  // With a password, the password wrap answers (so a wrong one is always refused); without
+  // one, a remembered device's dev_wrap opens the UK (§5.2: reloads, passkey sign-in).
+  if (password === undefined && out.dev_wrap !== null && record !== undefined) {
+    const uk = await openDevWrap({ pair: record.dkEnc, pub: record.dkEncPub }, info.userId, record.deviceId, fromB64url(out.dev_wrap));
+    return { uk, openedVer: null };
   }
   if (password === undefined) return null;
   if (!sameBytes(password.salt, fromB64url(out.salt))) throw new CryptoError("E_UNLOCK", "wrong password or Secret Key");
@@ -271,10 +267,9 @@ export async function unlockAccount(options: UnlockOptions): Promise<UnlockOutco
       await keystore.putDevice(record);
     } else {
       deviceId = record.deviceId;
+      // Unticked leaves a remembered device remembered: forgetting is on the security page.
       if (options.remember === true && out.dev_wrap === null) {
         await putDevWrap(deviceId, b64url(await sealDevWrap(record.dkEncPub, info.userId, deviceId, ukBytes)));
-      } else if (options.remember === false && out.dev_wrap !== null) {
-        await deleteDevWrap(deviceId);
       }
     }
     const stored = await keystore.updatePins(info.userId, (r) => ({
