@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import (
     TOTP,
@@ -47,8 +48,10 @@ def auth_key_for(user: User, password: str, secret_key: bytes | None = None) -> 
 
 
 def give_password(user: User, secret_key: bytes | None = None) -> tuple[str, str]:
-    """Give a persona a password (and for staff a Secret Key) and a verified primary email.
-    Returns the password and its authKey."""
+    """Give a persona a password (and for staff a Secret Key) and a verified primary email,
+    as a new account has them: no second factor yet (staff personas come with one for the API
+    tests; tests here that want one call enrol_totp). Returns the password and its authKey."""
+    Authenticator.objects.filter(user=user).delete()
     password = new_password()
     auth_key = auth_key_for(user, password, secret_key)
     user.set_password(auth_key)
