@@ -261,6 +261,15 @@ function PendingCertificates({ session }: { session: KeySession }) {
       )}
       {list === null && problem === null && <p className="status">Loading…</p>}
       {list?.length === 0 && <p className="empty">Nobody is waiting.</p>}
+      <button
+        type="button"
+        className="button button-small button-quiet"
+        onClick={() => {
+          setRound((r) => r + 1);
+        }}
+      >
+        Check again
+      </button>
       {list !== null && list.length > 0 && (
         <ul className="access-list" aria-label="Waiting for confirmation">
           {list.map((p) => (
