@@ -88,6 +88,12 @@ def transfer_body(
     return {"ct": b64url_encode(ct), "at": at, "method": "browser", "sig": b64url_encode(sig)}
 
 
+def transfer_body_for_used(scene: Scene) -> dict[str, object]:
+    """A well-formed transfer for a request the admin can no longer list."""
+    return {"ct": b64url_encode(bytes(96)), "at": now_ms(), "method": "browser",
+            "sig": b64url_encode(bytes(64))}  # fmt: skip
+
+
 def transfer_path(scene: Scene) -> str:
     return (
         f"/api/practices/{scene.client.practice_id}/recovery-requests/{scene.request_id}/transfer"
@@ -159,6 +165,10 @@ def test_recovery_end_to_end(personas: Personas) -> None:
     )
     assert client.get("/api/session").json()["keys"] == "ready"
     assert "recovery.completed" in AuditEvent.objects.values_list("action", flat=True)
+    # Replays: the request is used up.
+    again = post_json(api(scene.owner.user), transfer_path(scene), transfer_body_for_used(scene))
+    assert again.status_code == 404
+    assert post_json(client, "/api/keys/recovery/complete", body).status_code == 404
 
 
 def test_request_needs_locked_keys(personas: Personas) -> None:
