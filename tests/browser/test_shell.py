@@ -45,8 +45,15 @@ def test_sign_in_form_sends_nothing_before_it_is_filled_in(page: Page) -> None:
 
 
 def test_setup_page_reads_its_token_from_the_fragment(page: Page) -> None:
+    sent: list[Request] = []
+    page.on("request", lambda request: sent.append(request))  # noqa: PLW0108 - Playwright needs a plain function
     page.goto("/setup#token=" + "A" * 43)
-    expect(page.get_by_text("Your set-up link is here")).to_be_visible()
+    # The token is checked in a request body (never a URL); an unknown one cannot be used.
+    expect(page.get_by_role("alert")).to_contain_text("cannot be used")
+    checks = [r for r in sent if r.url.endswith("/api/setup/check")]
+    assert [r.method for r in checks] == ["POST"]
+    assert "A" * 43 in (checks[0].post_data or "")
+    assert all("A" * 43 not in r.url for r in sent)
     page.goto("/setup")
     expect(page.get_by_role("alert")).to_contain_text("quietroom setup-link")
 

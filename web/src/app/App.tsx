@@ -122,7 +122,7 @@ function Navigation({ state, onSignOut }: { state: SessionState; onSignOut: () =
 }
 
 /** Pages a signed-in staff member without two-step verification, or with locked keys, may see. */
-const OPEN_WHILE_ENROLLING: ReadonlySet<string> = new Set([ROUTES.welcome, ROUTES.protection]);
+const OPEN_WHILE_ENROLLING: ReadonlySet<string> = new Set([ROUTES.welcome, ROUTES.protection, ROUTES.security]);
 const OPEN_WHILE_LOCKED: ReadonlySet<string> = new Set([
   ROUTES.recover,
   ROUTES.protection,

@@ -323,8 +323,9 @@ function ChangePassword({ me, session }: { me: Me; session: KeySession | null })
   };
 
   return (
-    <section aria-labelledby="password-heading">
-      <h2 id="password-heading">Password</h2>
+    <section>
+      {/* No aria-labelledby: a region named "Password" would shadow the password fields' label. */}
+      <h2>Password</h2>
       <p>Your password unlocks your keys here in the browser. Changing it keeps everything you can read.</p>
       {session === null ? (
         <UnlockFirst what="change your password" />
