@@ -11,7 +11,7 @@ import time
 
 import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from quietroom.keys.models import DeviceListVersion, DevWrap, PasswordWrap
 from tests.browser.test_setup_flow import (
@@ -71,7 +71,7 @@ def expect_unlocked(page: Page) -> None:
     expect(page.get_by_role("button", name="Lock now")).to_be_visible(timeout=SLOW)
 
 
-def devices(page: Page):  # type: ignore[no-untyped-def]
+def devices(page: Page) -> Locator:
     return page.get_by_role("list", name="Devices").get_by_role("listitem")
 
 
