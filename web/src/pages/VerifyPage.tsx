@@ -235,7 +235,7 @@ function Verify({ session }: { session: KeySession }) {
       {people === null && problem === null && <p className="status">Checking their keys…</p>}
       {people?.length === 0 && <p className="empty">Nobody yet.</p>}
       {people !== null && people.length > 0 && (
-        <ul className="access-list">
+        <ul className="access-list" aria-label="People you work with">
           {people.map((person) => (
             <li key={person.entry.user_id}>
               <span className="access-what">{person.entry.display_name}</span> <StateWord state={person.state} />
