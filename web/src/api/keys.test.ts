@@ -59,3 +59,14 @@ describe("keys API", () => {
     window.removeEventListener(SIGNED_OUT_EVENT, heard);
   });
 });
+
+describe("a request for a fresh password proof", () => {
+  it("does not lock the keys", async () => {
+    const heard = vi.fn();
+    window.addEventListener(SIGNED_OUT_EVENT, heard);
+    answer(401, { error: { code: "reauthentication_required", message: "Confirm it's you." }, flows: [] });
+    await expect(fetchAccountKeys()).rejects.toMatchObject({ status: 401, code: "reauthentication_required" });
+    expect(heard).not.toHaveBeenCalled();
+    window.removeEventListener(SIGNED_OUT_EVENT, heard);
+  });
+});
