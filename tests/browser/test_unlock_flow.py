@@ -13,7 +13,12 @@ import pytest
 from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from quietroom.keys.models import DeviceListVersion, DevWrap, PasswordWrap
+from quietroom.accounts import prelogin
+from quietroom.crypto.encoding import b64url_decode
+from quietroom.crypto.password import KdfParams, derive_password_keys
+from quietroom.keys.models import AccountKeys, DeviceListVersion, DevWrap, PasswordWrap
+from quietroom.practices.models import Membership
+from tests.browser.test_join_flow import invite
 from tests.browser.test_setup_flow import (
     SLOW,
     Owner,
@@ -186,3 +191,62 @@ def test_password_change_keeps_the_keys(page: Page, canary_scanner: CanaryScanne
 
     check_nothing_secret_sent(sent, owner.password, new_password, owner.secret_key)
     assert canary_scanner.hits(new_password) == []
+
+
+def test_sign_in_creates_keys_an_account_is_missing(
+    page: Page,
+    browser: Browser,
+    app_server: AppServer,
+    third_party_guard: ThirdPartyGuard,
+) -> None:
+    """A client whose browser stopped between sign-up and storing keys gets them at sign-in."""
+    set_up_practice(page)
+    therapist = Membership.objects.get(role="owner")  # owners may not invite clients: use the
+    therapist.role = "therapist"  # owner row as the inviting therapist, the server is not asked
+    email = "late.keys@example.org"
+    token = invite(therapist, email, "client")
+    password = strong_password()
+    answer = prelogin.prelogin(email)
+    auth_key = derive_password_keys(
+        password, b64url_decode(answer.salt), KdfParams(m=answer.m, t=answer.t, p=answer.p)
+    ).auth_key
+
+    context = new_context(browser, app_server, third_party_guard)
+    try:
+        client_page = context.new_page()
+        client_page.goto("/protection")
+        # Open the invitation and sign up with the page's own session, but store no keys.
+        status = client_page.evaluate(
+            """async ([token, email, authKey]) => {
+                const json = {"Content-Type": "application/json", Accept: "application/json"};
+                await fetch("/_allauth/browser/v1/auth/session");
+                const csrf = () => decodeURIComponent(document.cookie.split("; ")
+                    .find((c) => /^(__Host-)?qr-csrf=/.test(c)).split("=")[1]);
+                const headers = {...json, "X-CSRFToken": csrf()};
+                await fetch("/api/invitations/open",
+                    {method: "POST", headers, body: JSON.stringify({token})});
+                const up = await fetch("/_allauth/browser/v1/auth/signup",
+                    {method: "POST", headers, body: JSON.stringify({email, password: authKey})});
+                // Signing up rotated the CSRF token.
+                await fetch("/_allauth/browser/v1/auth/session",
+                    {method: "DELETE", headers: {...json, "X-CSRFToken": csrf()}});
+                return up.status;
+            }""",
+            [token, email, auth_key],
+        )
+        assert status == 200
+        assert not AccountKeys.objects.filter(user__email=email).exists()
+        assert client_page.request.get("/api/session").status == 401
+
+        client_page.goto("/sign-in")
+        client_page.get_by_label("Email address").fill(email)
+        client_page.get_by_label("Password", exact=True).fill(password)
+        client_page.get_by_role("button", name="Sign in", exact=True).click()
+        expect(nav(client_page).get_by_role("button", name="Sign out")).to_be_visible(timeout=SLOW)
+        open_security(client_page)
+        expect_unlocked(client_page)
+        assert AccountKeys.objects.filter(user__email=email).exists()
+        session = client_page.request.get("/api/session").json()
+        assert session["keys"] == "ready"
+    finally:
+        context.close()
