@@ -18,6 +18,11 @@ from quietroom.accounts.models import KdfParams, User
 from quietroom.crypto.encoding import b64url_decode
 from quietroom.crypto.password import KdfParams as Argon2Params
 from quietroom.crypto.password import derive_password_keys
+from quietroom.keys.models import AccountKeys, PasswordWrap
+from tests.browser.test_setup_flow import SLOW, set_up_practice, strong_password
+from tests.browser.test_sign_in import nav
+from tests.browser.test_unlock_flow import code_in_a_new_step
+from tests.conftest import CanaryScanner
 from tests.harness.personas import Personas
 from tests.harness.server import AppServer
 
@@ -104,3 +109,58 @@ def test_forgot_and_reset_password(
     page.goto("/")
     page.goto(link)
     expect(page.get_by_role("alert")).to_contain_text("cannot be used any more")
+
+
+def test_remembered_device_opens_the_keys_after_a_reset(
+    page: Page, app_server: AppServer, data_dir: Path, canary_scanner: CanaryScanner
+) -> None:
+    """§10.1: forgot password → reset → on the remembered device the same UK is wrapped under
+    the new password. The account keys do not change: the AIK, the AEK (which everything sealed
+    to this person is wrapped to) and the bundle holding them are the same, and the browser
+    opens that bundle again, so whatever was sealed before the reset stays readable."""
+    owner, _ = set_up_practice(page, remember=True)
+    user = User.objects.get(email=owner.email)
+    before = AccountKeys.objects.get(user=user)
+    nav(page).get_by_role("button", name="Sign out").click()
+    expect(nav(page).get_by_role("link", name="Sign in")).to_be_visible()
+
+    sent_before = set(outbox_files(data_dir))
+    ask_for_link(page, owner.email)
+    page.goto(reset_link_for(data_dir, owner.email, sent_before))
+    expect(page.get_by_text("This device keeps your Secret Key")).to_be_visible(timeout=SLOW)
+    new_password = strong_password()
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("The new password again").fill(new_password)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_role("heading", name="Your new password is set")).to_be_visible(timeout=SLOW)
+    assert AccountKeys.objects.get(user=user).keys_locked is True
+
+    # Signing in finds the keys locked and leads to the recovery page.
+    page.goto("/sign-in")
+    page.get_by_label("Email address").fill(owner.email)
+    page.get_by_label("Password", exact=True).fill(new_password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_label("Authenticator code").fill(code_in_a_new_step(owner.totp_secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/recover$"), timeout=SLOW)
+    expect(page.get_by_text("This device is remembered for your account")).to_be_visible(
+        timeout=SLOW
+    )
+    page.get_by_label("Your new password").fill(new_password)
+    page.get_by_role("button", name="Open my keys").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Your account is recovered and your keys are open", timeout=SLOW
+    )
+
+    after = AccountKeys.objects.get(user=user)
+    assert after.keys_locked is False
+    assert (after.aik_pub, after.aek_pub, after.bundle) == (
+        before.aik_pub,
+        before.aek_pub,
+        before.bundle,
+    )
+    wraps = list(PasswordWrap.objects.filter(user=user).values_list("ver", "state"))
+    assert wraps == [(2, PasswordWrap.State.ACTIVE)]
+    nav(page).get_by_role("link", name="Security").click()
+    expect(page.get_by_role("button", name="Lock now")).to_be_visible(timeout=SLOW)
+    assert canary_scanner.hits(new_password) == []
