@@ -12,17 +12,37 @@ from pathlib import Path
 
 import pytest
 from allauth.account.models import EmailAddress
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from quietroom.accounts.models import KdfParams, User
 from quietroom.crypto.encoding import b64url_decode
 from quietroom.crypto.password import KdfParams as Argon2Params
-from quietroom.crypto.password import derive_password_keys
+from quietroom.crypto.password import derive_password_keys, parse_secret_key
+from quietroom.directory.models import MemberCertificate, MemberRevocationRecord
 from quietroom.keys.models import AccountKeys, PasswordWrap
-from tests.browser.test_setup_flow import SLOW, set_up_practice, strong_password
+from quietroom.practices.services import issue_setup_link
+from tests.browser.test_join_flow import WAITING, join_through_page, new_context
+from tests.browser.test_setup_flow import (
+    SLOW,
+    Owner,
+    enrol_totp_on_page,
+    fill_new_password,
+    save_emergency_kit,
+    set_up_practice,
+    strong_password,
+    type_back_sheet,
+)
 from tests.browser.test_sign_in import nav
+from tests.browser.test_team_flow import (
+    confirm_on_team_page,
+    go,
+    invite_on_page,
+    join_token,
+    own_code,
+)
 from tests.browser.test_unlock_flow import code_in_a_new_step
 from tests.conftest import CanaryScanner
+from tests.harness.browser import ThirdPartyGuard
 from tests.harness.personas import Personas
 from tests.harness.server import AppServer
 
@@ -164,3 +184,150 @@ def test_remembered_device_opens_the_keys_after_a_reset(
     nav(page).get_by_role("link", name="Security").click()
     expect(page.get_by_role("button", name="Lock now")).to_be_visible(timeout=SLOW)
     assert canary_scanner.hits(new_password) == []
+
+
+def set_up_keeping_the_sheet(page: Page) -> tuple[Owner, str]:
+    """set_up_practice, also reading the Practice Recovery Key off the sheet (as the owner who
+    keeps the printed sheet would have it)."""
+    token = issue_setup_link()
+    assert token is not None
+    password = strong_password()
+    email = f"owner-{secrets.token_hex(4)}@example.org"
+    page.goto(f"/setup#token={token}")
+    page.get_by_label("Practice name").fill("Harbour Lane Counselling")
+    page.get_by_label("Your name").fill("Robin Owner")
+    page.get_by_label("Email address").fill(email)
+    fill_new_password(page, password)
+    page.get_by_role("button", name="Continue").click()
+    prk = page.get_by_label("Practice Recovery Key", exact=True)
+    expect(prk).to_be_visible(timeout=SLOW)
+    prk_text = prk.text_content() or ""
+    type_back_sheet(page)
+    expect(page).to_have_url(re.compile(r"/welcome$"), timeout=SLOW)
+    totp_secret = enrol_totp_on_page(page)
+    secret_key = save_emergency_kit(page)
+    expect(page.get_by_text("Your account is ready.")).to_be_visible(timeout=SLOW)
+    owner = Owner(email, password, secret_key, totp_secret, "Harbour Lane Counselling", token)
+    return owner, prk_text
+
+
+def test_practice_assisted_recovery(  # noqa: PLR0917 - pytest fixtures
+    page: Page,
+    browser: Browser,
+    app_server: AppServer,
+    third_party_guard: ThirdPartyGuard,
+    data_dir: Path,
+    canary_scanner: CanaryScanner,
+) -> None:
+    """§10.2 end to end: a therapist who lost password, Secret Key and device asks for help on
+    a new browser; the owner compares the 30-digit code, runs recovery mode with the sheet's PRK
+    in a second browser; the therapist's new device opens the transfer, gets a new AIK around the
+    same AEK and a new Secret Key, and the owner certifies the new key ("recovered")."""
+    owner, prk_text = set_up_keeping_the_sheet(page)
+    therapist_email = f"therapist-{secrets.token_hex(4)}@example.org"
+    invite_on_page(page, therapist_email, "therapist")
+    first = new_context(browser, app_server, third_party_guard)
+    first_page = first.new_page()
+    join_through_page(
+        first_page, join_token(data_dir, therapist_email), "Dr Rivera", strong_password()
+    )
+    totp_secret = enrol_totp_on_page(first_page)
+    save_emergency_kit(first_page)
+    expect(first_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
+    confirm_on_team_page(page, "Dr Rivera", own_code(first_page))
+    first.close()  # the device is lost, with the Secret Key on it
+    therapist = User.objects.get(email=therapist_email)
+    before = AccountKeys.objects.get(user=therapist)
+
+    # A new browser: reset without the Secret Key, sign in, ask the practice for help.
+    second = new_context(browser, app_server, third_party_guard)
+    try:
+        tp = second.new_page()
+        sent_before = set(outbox_files(data_dir))
+        ask_for_link(tp, therapist_email)
+        tp.goto(reset_link_for(data_dir, therapist_email, sent_before))
+        new_password = strong_password()
+        tp.get_by_label("New password", exact=True).fill(new_password)
+        tp.get_by_label("The new password again").fill(new_password)
+        tp.get_by_role("button", name="I'm practice staff").click()
+        tp.get_by_label("I lost my Secret Key too").check()
+        tp.get_by_role("button", name="Set the new password").click()
+        expect(tp.get_by_text("You will get a new Secret Key")).to_be_visible(timeout=SLOW)
+
+        tp.goto("/sign-in")
+        tp.get_by_label("Email address").fill(therapist_email)
+        tp.get_by_label("Password", exact=True).fill(new_password)
+        tp.get_by_role("button", name="Sign in", exact=True).click()
+        tp.get_by_label("Authenticator code").fill(code_in_a_new_step(totp_secret))
+        tp.get_by_role("button", name="Continue").click()
+        expect(tp).to_have_url(re.compile(r"/recover$"), timeout=SLOW)
+        tp.get_by_role("button", name="Ask my practice for help").click()
+        code_list = tp.get_by_role("list", name="Your recovery code")
+        expect(code_list.get_by_role("listitem")).to_have_count(6, timeout=SLOW)
+        code = (code_list.text_content() or "").replace(" ", "")
+
+        # The owner, in the first browser: compare all 30 digits, then recovery mode.
+        go(page, "Verify keys")
+        go(page, "Team")
+        request = page.get_by_role("list", name="Account recovery requests").get_by_role("listitem")
+        shown = request.get_by_role("list", name="Dr Rivera's recovery code")
+        expect(shown.get_by_role("listitem")).to_have_count(6, timeout=SLOW)
+        assert (shown.text_content() or "").replace(" ", "") == code
+        go_on = request.get_by_role("button", name="Continue to recovery mode")
+        expect(go_on).to_be_disabled()
+        request.get_by_label(re.compile("I compared all 30 digits with Dr Rivera")).check()
+        go_on.click()
+        expect(request).to_contain_text("networked computer")
+        seed_box = request.get_by_label(re.compile("^Practice recovery key"))
+        seed_box.fill("AAAA " * 13)
+        request.get_by_role("button", name="Recover Dr Rivera's account").click()
+        expect(request.get_by_role("alert")).to_contain_text("not", timeout=SLOW)
+        seed_box.fill(prk_text)
+        request.get_by_role("button", name="Recover Dr Rivera's account").click()
+        confirm = page.get_by_role("form", name="Confirm it is you")
+        done = page.get_by_role("status").filter(has_text="is recovered")
+        expect(confirm.or_(done)).to_be_visible(timeout=SLOW)
+        if confirm.is_visible():
+            confirm.get_by_label("Your password").fill(owner.password)
+            confirm.get_by_label("Your Secret Key").fill(owner.secret_key)
+            confirm.get_by_role("button", name="Confirm and recover").click()
+        expect(done).to_contain_text("Dr Rivera's account is recovered", timeout=SLOW)
+        assert seed_box.count() == 0 or seed_box.input_value() == ""
+
+        # The therapist's page continues by itself.
+        expect(tp.get_by_text("Your practice sent your key")).to_be_visible(timeout=SLOW)
+        tp.get_by_label("Your new password").fill(new_password)
+        tp.get_by_label(re.compile("^Remember this device")).check()
+        tp.get_by_role("button", name="Finish recovery").click()
+        kit = tp.locator("p.totp-secret code")
+        expect(kit).to_be_visible(timeout=SLOW)
+        new_sk = (kit.text_content() or "").strip()
+        assert re.fullmatch(r"QR1-[A-Z2-7]{6}(-[A-Z2-7]{5}){4}", new_sk), new_sk
+
+        after = AccountKeys.objects.get(user=therapist)
+        assert after.keys_locked is False
+        assert after.aek_pub == before.aek_pub  # the same AEK: old data stays readable
+        assert after.aik_pub != before.aik_pub  # a new identity key
+        assert after.ver == before.ver + 1
+        # The login moved to the new Secret Key (§10.2 step 5).
+        therapist.refresh_from_db()
+        row = KdfParams.objects.get(user=therapist)
+        keys = derive_password_keys(
+            new_password,
+            b64url_decode(row.salt),
+            Argon2Params(m=row.m, t=row.t, p=row.p),
+            parse_secret_key(new_sk),
+        )
+        assert therapist.check_password(keys.auth_key)
+
+        # The owner certifies the new key; the old one is revoked. (A reload: the shell still
+        # holds the "keys locked" answer of the sign-in; the remembered device opens them.)
+        tp.reload()
+        confirm_on_team_page(page, "Dr Rivera", own_code(tp))
+        cert = MemberCertificate.objects.filter(user=therapist).latest("id")
+        assert (cert.reason, cert.aik_pub) == ("recovered", after.aik_pub)
+        assert MemberRevocationRecord.objects.filter(user=therapist).count() == 1
+        for secret in (new_password, new_sk, prk_text.replace(" ", "")):
+            assert canary_scanner.hits(secret) == []
+    finally:
+        second.close()
