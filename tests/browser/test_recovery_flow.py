@@ -320,9 +320,12 @@ def test_practice_assisted_recovery(  # noqa: PLR0917 - pytest fixtures
         )
         assert therapist.check_password(keys.auth_key)
 
-        # The owner certifies the new key; the old one is revoked. (A reload: the shell still
-        # holds the "keys locked" answer of the sign-in; the remembered device opens them.)
+        # The shell knows the keys are open again (no redirect back to recovery)...
+        go(tp, "Verify keys")
+        # ...and after a reload the remembered device opens the new keys by itself.
         tp.reload()
+        nav(tp).get_by_role("link", name="Security").click()
+        expect(tp.get_by_role("button", name="Lock now")).to_be_visible(timeout=SLOW)
         confirm_on_team_page(page, "Dr Rivera", own_code(tp))
         cert = MemberCertificate.objects.filter(user=therapist).latest("id")
         assert (cert.reason, cert.aik_pub) == ("recovered", after.aik_pub)

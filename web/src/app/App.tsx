@@ -84,7 +84,7 @@ function Page({
     case ROUTES.resetPassword:
       return <ResetPasswordPage />;
     case ROUTES.recover:
-      return <RecoverPage />;
+      return <RecoverPage onRecovered={onSessionChange} />;
     default:
       return <NotFoundPage />;
   }

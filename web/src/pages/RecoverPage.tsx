@@ -36,7 +36,8 @@ function problemFor(error: unknown): string {
   return UNREACHABLE;
 }
 
-export function RecoverPage() {
+/** `onRecovered` asks the shell to read the session again: its "keys locked" is then over. */
+export function RecoverPage({ onRecovered }: { onRecovered?: () => Promise<void> }) {
   const keySession = useKeySession();
   const actions = useKeyActions();
   const pwId = useId();
@@ -107,6 +108,7 @@ export function RecoverPage() {
   const unlockWith = async (info: AccountInfo, proof: PasswordProof, secretKey: Uint8Array | undefined): Promise<void> => {
     const outcome = await unlockAccount({ info: { ...info, keys: "ready" }, password: proof, ...(secretKey === undefined ? {} : { secretKey }) });
     if (outcome.kind === "unlocked") actions.unlocked(outcome.session);
+    await onRecovered?.().catch(() => undefined);
   };
 
   const onDevice = (event: SyntheticEvent<HTMLFormElement>): void => {
