@@ -10,6 +10,8 @@ import { useKeyActions, useKeySession } from "../app/keys/context";
 import { knownUserId, rememberAccount } from "../app/keys/known";
 import { openKeystore, unlockAccount } from "../app/keys/open";
 import { deriveKeys, type DerivedKeys } from "../app/unlock";
+import { Link } from "../app/Link";
+import { PasskeySignInButton } from "../app/Passkeys";
 import { ROUTES } from "../routes";
 
 // One message for a wrong email, password or Secret Key: the server cannot tell them apart
@@ -483,6 +485,18 @@ function SignInForm({ onSignedIn }: { onSignedIn: () => Promise<void> }) {
           Sign in
         </button>
       </form>
+      {/* A passkey signs in without the password; the keys then open from a remembered device
+          or, failing that, the unlock page asks for the password (§3.5). */}
+      <PasskeySignInButton
+        onSignedIn={() => {
+          void onSignedIn().then(() => {
+            navigate(ROUTES.signIn);
+          });
+        }}
+      />
+      <p>
+        <Link to={ROUTES.forgotPassword}>Forgot your password?</Link>
+      </p>
       <p aria-live="polite" className="status">
         {unlocking ? "Unlocking… this takes a moment, here on your device." : ""}
       </p>
