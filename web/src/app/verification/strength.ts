@@ -1,41 +1,10 @@
-// Password strength, checked in the browser only (crypto-protocol §3.5: the server never sees
-// the password). zxcvbn-ts and its dictionaries are large, so they load on first use.
-export interface Strength {
-  /** 0 (guessable) to 4 (very hard to guess). */
-  readonly score: number;
-  readonly warning: string;
-  readonly suggestions: readonly string[];
-}
+// The reset page's judgement of a new password, on top of the app's one zxcvbn-ts checker
+// (app/strength.ts: loaded on first use, in the browser only, crypto-protocol §3.5).
+import { MIN_SCORE, checkStrength, type Strength } from "../strength";
 
-export const MIN_SCORE = 3;
+export { checkStrength, type Strength };
+
 export const MIN_LENGTH = 10;
-
-let checker: Promise<(password: string, userInputs: string[]) => Strength> | null = null;
-
-function load(): Promise<(password: string, userInputs: string[]) => Strength> {
-  checker ??= (async () => {
-    const [{ ZxcvbnFactory }, common, en] = await Promise.all([
-      import("@zxcvbn-ts/core"),
-      import("@zxcvbn-ts/language-common"),
-      import("@zxcvbn-ts/language-en"),
-    ]);
-    const factory = new ZxcvbnFactory({
-      dictionary: { ...common.dictionary, ...en.dictionary },
-      graphs: common.adjacencyGraphs,
-      translations: en.translations,
-    });
-    return (password: string, userInputs: string[]): Strength => {
-      const r = factory.check(password, userInputs);
-      return { score: r.score, warning: r.feedback.warning ?? "", suggestions: r.feedback.suggestions };
-    };
-  })();
-  return checker;
-}
-
-/** Scores a new password; `userInputs` (email, name) count as easy to guess. */
-export async function checkStrength(password: string, userInputs: string[] = []): Promise<Strength> {
-  return (await load())(password, userInputs);
-}
 
 /** A reason to refuse the password, or null when it is strong enough. */
 export function weakness(password: string, strength: Strength | null): string | null {
