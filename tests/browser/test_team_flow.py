@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from quietroom.directory.models import MemberCertificate
+from quietroom.directory.models import MemberCertificate, PrskWrap
+from quietroom.keys.models import AccountKeys
 from quietroom.practices.models import Practice
 from tests.browser.test_join_flow import TWO_STEP, WAITING, join_through_page, new_context
 from tests.browser.test_setup_flow import (
@@ -153,3 +154,38 @@ def test_owner_and_therapist_confirm_new_members(
     finally:
         for ctx in team.contexts:
             ctx.close()
+
+
+def test_owner_confirms_an_admin_and_hands_over_the_practice_signing_key(
+    page: Page,
+    browser: Browser,
+    app_server: AppServer,
+    third_party_guard: ThirdPartyGuard,
+    data_dir: Path,
+) -> None:
+    """A new administrator's certificate comes with the PRSK sealed to their own AEK (§6.1),
+    re-sealed from the owner's wrap inside the crypto core: the owner's browser never holds the
+    PRSK's bytes outside that call."""
+    set_up_practice(page)
+    admin_email = f"admin-{secrets.token_hex(4)}@example.org"
+    invite_on_page(page, admin_email, "admin")
+    admin_context = new_context(browser, app_server, third_party_guard)
+    try:
+        admin_page = admin_context.new_page()
+        join_through_page(
+            admin_page, join_token(data_dir, admin_email), "Alex Admin", strong_password()
+        )
+        expect(admin_page.get_by_role("heading", name=TWO_STEP)).to_be_visible()
+        enrol_totp_on_page(admin_page)
+        save_emergency_kit(admin_page)
+        expect(admin_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
+
+        confirm_on_team_page(page, "Alex Admin", own_code(admin_page))
+        practice = Practice.objects.get()
+        cert = MemberCertificate.objects.get(practice=practice, user__email=admin_email)
+        assert (cert.role, cert.issuer_kind) == ("admin", "prsk")
+        keys = AccountKeys.objects.get(user__email=admin_email)
+        wrap = PrskWrap.objects.get(practice=practice, user__email=admin_email)
+        assert wrap.aek_id == keys.aek_id  # sealed to the admin's own, current AEK
+    finally:
+        admin_context.close()

@@ -94,6 +94,7 @@ export {
   practiceCeremony,
   recoveryRecordMessage,
   sealPrskWrap,
+  resealPrskWrap,
   sealRecoveryTransfer,
   sheetQrPayload,
   signDestroy,

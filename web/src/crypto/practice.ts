@@ -179,6 +179,28 @@ export async function openPrskWrap(
   }
 }
 
+/**
+ * Seals the PRSK to a new owner's or admin's AEK (§6.1) straight from the certifying admin's own
+ * wrap, so the PRSK's private bytes exist only inside this function and are wiped before it
+ * returns (the opened PRSK in the session is non-extractable and cannot be re-sealed).
+ */
+export async function resealPrskWrap(
+  opener: { aek: CryptoKeyPair; aekPub: Uint8Array; userId: string },
+  practiceId: string,
+  prskPub: Uint8Array,
+  ownWrap: Uint8Array,
+  grantee: { userId: string; aekPub: Uint8Array },
+): Promise<HpkeWrap> {
+  const pkcs8 = await hpkeOpen(opener.aek, await prskWrapInfo(practiceId, opener.userId, opener.aekPub, prskPub), ownWrap, "E_WRAP");
+  try {
+    const kp = await importKeyPairDerivingPub(pkcs8, "ed25519").catch((e: unknown) => fail("E_WRAP", "wrap holds no Ed25519 key", e));
+    if (!equalBytes(kp.pub, prskPub)) fail("E_WRAP", "wrapped key is not the PRSK");
+    return await sealPrskWrap(grantee.aekPub, practiceId, grantee.userId, prskPub, pkcs8);
+  } finally {
+    wipe(pkcs8);
+  }
+}
+
 // ---- Practice config (§6.2) ---------------------------------------------------------------------
 
 export interface PracticeConfig {

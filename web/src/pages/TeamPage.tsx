@@ -179,10 +179,8 @@ function PendingPerson({ session, pending, onDone }: { session: KeySession; pend
     setProblem(null);
     void (async () => {
       try {
-        const { cert, revocation } = await confirmPending(session, pending);
-        // A new administrator's PRSK wrap needs the PRSK's private bytes, which this browser
-        // holds only as a non-extractable key: it is not sent here (see docs/help/verifying-keys.md).
-        await uploadCertificate(session.practiceId, { cert, revocation, prsk_wrap: null });
+        const { cert, revocation, prskWrap } = await confirmPending(session, pending);
+        await uploadCertificate(session.practiceId, { cert, revocation, prsk_wrap: prskWrap });
         onDone(`${pending.display_name} is confirmed.`);
       } catch (error) {
         setBusy(false);

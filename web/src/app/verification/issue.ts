@@ -14,7 +14,9 @@ import {
   parseSeed,
   parseSheetQrPayload,
   parseUuid,
+  currentAekBind,
   recoveryRecordMessage,
+  resealPrskWrap,
   sealRecoveryTransfer,
   signMemberRevocation,
   verifyPracticeConfig,
@@ -22,7 +24,8 @@ import {
   type MemberRevocation,
   type PracticeConfig,
 } from "../../crypto";
-import type { PendingCert } from "../../api/directory";
+import { fetchDirectory, type PendingCert } from "../../api/directory";
+import { fetchAccountKeys } from "../../api/keys";
 import type { OpenRecoveryRequest, RecoveryTransferUpload } from "../../api/recovery";
 import type { KeySession } from "../keys/types";
 
@@ -46,6 +49,27 @@ export function canConfirm(session: KeySession, pending: PendingCert): boolean {
 export interface Confirmation {
   readonly cert: MemberCert;
   readonly revocation: MemberRevocation | null;
+  /** For a new owner or admin: the PRSK sealed to their AEK, so their browser can certify too. */
+  readonly prskWrap: string | null;
+}
+
+/** Seals the PRSK to the member's current AEK, found through an `aek_bind` signed by the very
+ * AIK being certified (so the server cannot slip in a key of its own). */
+async function prskWrapFor(session: KeySession, pending: PendingCert): Promise<string> {
+  const [own, answer] = await Promise.all([fetchAccountKeys(session.deviceId), fetchDirectory(session.practiceId, [pending.user_id])]);
+  const wrap = own?.prsk_wrap ?? null;
+  if (wrap === null) throw new CryptoError("E_WRAP", "this account holds no PRSK wrap");
+  const entry = answer.entries.find((e) => e.user_id === pending.user_id);
+  if (entry === undefined) throw new CryptoError("E_CERT", "the member is not in the directory");
+  const bind = await currentAekBind(fromB64url(pending.aik_pub), pending.user_id, entry.aek_binds);
+  const sealed = await resealPrskWrap(
+    { aek: session.account.aek, aekPub: session.account.aekPub, userId: session.userId },
+    session.practiceId,
+    session.prskPub,
+    fromB64url(wrap),
+    { userId: pending.user_id, aekPub: fromB64url(bind.aek_pub) },
+  );
+  return b64url(sealed);
 }
 
 /** Signs the certificate (with the PRSK, or a therapist's own AIK for a client) and, after a
@@ -77,7 +101,8 @@ export async function confirmPending(session: KeySession, pending: PendingCert, 
           reason: "recovered",
         })
       : null;
-  return { cert, revocation };
+  const prskWrap = byPrsk && (pending.role === "owner" || pending.role === "admin") ? await prskWrapFor(session, pending) : null;
+  return { cert, revocation, prskWrap };
 }
 
 /** The PRK seed typed from the sheet (base32 groups) or the sheet's QR text. */
