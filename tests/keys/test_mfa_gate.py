@@ -79,3 +79,7 @@ def test_open_list() -> None:
     assert is_open("DELETE", "/api/keys/devices/abc/dev-wrap")
     assert not is_open("POST", "/api/keys/recovery/requests")
     assert not is_open("GET", "/api/keys/accountx")
+    # A new device pins the PRSK from the signed configs before enrolment is finished.
+    assert is_open("GET", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/configs")
+    assert not is_open("POST", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/configs")
+    assert not is_open("GET", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/directory")

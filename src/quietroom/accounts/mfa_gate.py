@@ -28,6 +28,9 @@ OPEN: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = (
     (frozenset({"GET", "PUT"}), re.compile(r"/api/keys/account")),
     (None, re.compile(r"/api/keys/devices(/.*)?")),
     (None, re.compile(r"/api/keys/pw-wrap/[^/]+")),
+    # Signed, public practice configs: a staff member's new device pins the PRSK from them
+    # before two-step enrolment is finished (the membership check still applies).
+    (frozenset({"GET"}), re.compile(r"/api/practices/[0-9a-f-]{36}/configs")),
     # Public operations (auth=None): the same for everyone, signed in or not.
     (None, re.compile(r"/api/(health|meta|transparency|csp-report|openapi\.json)")),
     (None, re.compile(r"/api/keys/prelogin")),
