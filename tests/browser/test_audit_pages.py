@@ -12,8 +12,10 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from quietroom import __version__
 from quietroom.audit.verification import verify_database
+from quietroom.crypto.password import format_secret_key, generate_secret_key
+from tests.browser.test_sign_in import give_password
 from tests.harness.browser import sign_in
-from tests.harness.personas import Persona, Personas
+from tests.harness.personas import Persona, Personas, give_totp
 from tests.harness.server import AppServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -191,9 +193,7 @@ def test_owner_sees_the_event_and_narrows_to_one_person(
     expect(page.get_by_label("Person ID")).to_have_value(str(personas.therapist.user.pk))
     expect(audit_rows(page)).to_have_count(1)
     expect(audit_rows(page).first).to_contain_text("Therapist")
-    expect(page.get_by_role("link", name="Download CSV")).to_have_attribute(
-        "href", re.compile(f"actor={personas.therapist.user.pk}")
-    )
+    expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
 
 
 def test_staff_page_refuses_a_client_and_shows_another_practice_nothing(
@@ -205,7 +205,7 @@ def test_staff_page_refuses_a_client_and_shows_another_practice_nothing(
     page.goto("/audit")
     expect(page.get_by_role("alert")).to_have_text("This page is for practice staff.")
     expect(page.locator("main table")).to_have_count(0)
-    expect(page.get_by_role("link", name="Download CSV")).to_have_count(0)
+    expect(page.get_by_role("button", name="Download CSV")).to_have_count(0)
 
     # Another practice's therapist is staff, of their own practice: they may open the page,
     # and see none of this practice's events.
@@ -220,21 +220,30 @@ def test_staff_page_refuses_a_client_and_shows_another_practice_nothing(
     expect(page.get_by_text("Sign in with your practice account")).to_be_visible()
 
 
-def test_export_link_downloads_csv_with_the_event(
+def test_export_asks_for_the_password_then_downloads_csv_with_the_event(
     page: Page, context: BrowserContext, personas: Personas, app_server: AppServer
 ) -> None:
+    secret_key = generate_secret_key()
+    password, _ = give_password(personas.therapist.user, secret_key)
+    give_totp(personas.therapist.user)  # staff pass the two-step gate
     therapist_opens_client_profile(page, context, personas, app_server)
     page.goto("/audit")
     expect(audit_rows(page)).to_have_count(1)
 
     page.get_by_label("Outcome").select_option(label="Allowed")
     page.get_by_role("button", name="Apply filters").click()
-    link = page.get_by_role("link", name="Download CSV")
-    expect(link).to_have_attribute("href", "/api/audit/events/export?format=csv&outcome=allowed")
-    expect(link).to_have_attribute("download", "")
+    # An export is a sensitive action: the page asks for the password (and, with no Secret
+    # Key on this device, the Secret Key) before it downloads anything.
+    page.get_by_role("button", name="Download CSV").click()
+    confirm = page.get_by_role("form", name="Confirm it's you")
+    confirm.get_by_label("Password").fill("not-the-password")
+    confirm.get_by_label("Secret Key").fill(format_secret_key(secret_key))
+    confirm.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("alert")).to_have_text("That password or Secret Key is not right.")
 
-    with page.expect_download() as download_info:
-        link.click()
+    confirm.get_by_label("Password").fill(password)
+    with page.expect_download(timeout=60_000) as download_info:
+        confirm.get_by_role("button", name="Continue").click()
     download = download_info.value
     assert download.suggested_filename == "quietroom-audit.csv"
     content = download.path().read_text(encoding="utf-8")

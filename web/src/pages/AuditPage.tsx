@@ -13,6 +13,7 @@ import {
   type EventFilters,
 } from "../api/audit";
 import { formatTimestamp } from "../app/format";
+import { ExportLinks } from "../app/ExportLinks";
 import { Link } from "../app/Link";
 import { errorMessage, errorStatus, usePagedList } from "../app/usePagedList";
 import { ROUTES } from "../routes";
@@ -261,14 +262,12 @@ export function AuditPage() {
         </ul>
       )}
 
-      <div className="actions export-links">
-        <a className="button button-quiet button-small" href={exportHref(applied, "csv")} download>
-          Download CSV
-        </a>
-        <a className="button button-quiet button-small" href={exportHref(applied, "json")} download>
-          Download JSON
-        </a>
-      </div>
+      <ExportLinks
+        links={[
+          { label: "Download CSV", href: exportHref(applied, "csv") },
+          { label: "Download JSON", href: exportHref(applied, "json") },
+        ]}
+      />
 
       <p aria-live="polite" className="status">
         {list.loading
