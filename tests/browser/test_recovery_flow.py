@@ -6,8 +6,10 @@ only once."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import uuid
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,11 @@ from allauth.account.models import EmailAddress
 from playwright.sync_api import Browser, Page, expect
 
 from quietroom.accounts.models import KdfParams, User
+from quietroom.crypto.account import open_bundle, open_pw_wrap
 from quietroom.crypto.encoding import b64url_decode
+from quietroom.crypto.envelope import decode_bundle_obj
+from quietroom.crypto.items import wrap_info
+from quietroom.crypto.keys import hpke_open, hpke_seal
 from quietroom.crypto.password import KdfParams as Argon2Params
 from quietroom.crypto.password import derive_password_keys, parse_secret_key
 from quietroom.directory.models import MemberCertificate, MemberRevocationRecord
@@ -238,6 +244,11 @@ def test_practice_assisted_recovery(  # noqa: PLR0917 - pytest fixtures
     first.close()  # the device is lost, with the Secret Key on it
     therapist = User.objects.get(email=therapist_email)
     before = AccountKeys.objects.get(user=therapist)
+    # Something sealed to the therapist before the loss: a content key wrapped to their AEK
+    # exactly as an item's wrap is (§7.4).
+    item_id, root_h, cek = uuid.uuid4(), secrets.token_bytes(32), secrets.token_bytes(32)
+    info = wrap_info(item_id, b64url_decode(before.aek_id), root_h)
+    sealed_before = hpke_seal(b64url_decode(before.aek_pub), info, cek)
 
     # A new browser: reset without the Secret Key, sign in, ask the practice for help.
     second = new_context(browser, app_server, third_party_guard)
@@ -319,6 +330,20 @@ def test_practice_assisted_recovery(  # noqa: PLR0917 - pytest fixtures
             parse_secret_key(new_sk),
         )
         assert therapist.check_password(keys.auth_key)
+        # What was sealed before the recovery opens with what the account now holds: its
+        # current password wrap (new password and Secret Key) gives the UK, the new bundle the
+        # AEK, and that AEK opens the old wrap.
+        wrap = PasswordWrap.objects.get(user=therapist, state=PasswordWrap.State.ACTIVE)
+        uk = open_pw_wrap(
+            keys.kek,
+            b64url_decode(wrap.ct),
+            user_id=therapist.id,
+            salt=b64url_decode(row.salt),
+            params=Argon2Params(m=wrap.m, t=wrap.t, p=wrap.p),
+            ver=wrap.ver,
+        )
+        recovered = open_bundle(uk, decode_bundle_obj(json.loads(after.bundle)))
+        assert hpke_open(recovered.aek, info, sealed_before) == cek
 
         # The shell knows the keys are open again (no redirect back to recovery)...
         go(tp, "Verify keys")
