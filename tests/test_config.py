@@ -26,6 +26,7 @@ def test_defaults_are_safe(tmp_path: Path) -> None:
     assert config.redis_url is None  # in-process channel layer
     assert config.database_path == tmp_path / "data" / "quietroom.sqlite3"
     assert config.blob_dir.is_dir()
+    assert (config.idle_staff_minutes, config.idle_client_minutes) == (15, 30)
 
 
 def test_secret_key_is_generated_once_with_owner_only_permissions(tmp_path: Path) -> None:
@@ -59,11 +60,21 @@ def test_world_readable_secret_key_is_refused(tmp_path: Path) -> None:
         ("QUIETROOM_LOG_LEVEL", "LOUD", "QUIETROOM_LOG_LEVEL: expected one of"),
         ("QUIETROOM_EMAIL_URL", "imap://mail", "QUIETROOM_EMAIL_URL: expected smtp://"),
         ("QUIETROOM_HSTS_SECONDS", "60", "QUIETROOM_HSTS_SECONDS: must be between"),
+        # Automatic logoff may be shortened, never lengthened past AU-08's 15 and 30 minutes.
+        ("QUIETROOM_IDLE_STAFF_MINUTES", "16", "QUIETROOM_IDLE_STAFF_MINUTES: must be between"),
+        ("QUIETROOM_IDLE_CLIENT_MINUTES", "31", "QUIETROOM_IDLE_CLIENT_MINUTES: must be between"),
+        ("QUIETROOM_IDLE_CLIENT_MINUTES", "1", "QUIETROOM_IDLE_CLIENT_MINUTES: must be between"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(env(tmp_path, **{name: value}))
+
+
+def test_a_practice_may_shorten_automatic_logoff(tmp_path: Path) -> None:
+    values = {"QUIETROOM_IDLE_STAFF_MINUTES": "5", "QUIETROOM_IDLE_CLIENT_MINUTES": "10"}
+    config = load_config(env(tmp_path, **values))
+    assert (config.idle_staff_minutes, config.idle_client_minutes) == (5, 10)
 
 
 def test_secret_from_file(tmp_path: Path) -> None:

@@ -47,6 +47,8 @@ class Config:
     audit_syslog_url: str | None
     audit_retention_days: int
     invitation_days: int
+    idle_staff_minutes: int
+    idle_client_minutes: int
 
     @property
     def tls(self) -> bool:
@@ -249,6 +251,9 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
             env, f"{PREFIX}AUDIT_RETENTION_DAYS", default=2192, low=365, high=36_500
         ),
         invitation_days=_int(env, f"{PREFIX}INVITATION_DAYS", default=7, low=1, high=30),
+        # A practice may shorten automatic logoff, never lengthen it past AU-08's limits.
+        idle_staff_minutes=_int(env, f"{PREFIX}IDLE_STAFF_MINUTES", default=15, low=2, high=15),
+        idle_client_minutes=_int(env, f"{PREFIX}IDLE_CLIENT_MINUTES", default=30, low=2, high=30),
     )
 
 

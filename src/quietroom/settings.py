@@ -249,8 +249,8 @@ USERSESSIONS_ADAPTER = "quietroom.accounts.adapters.UserSessionsAdapter"
 USERSESSIONS_TRACK_ACTIVITY = False  # IdleLogoffMiddleware keeps the activity time instead
 
 # Automatic logoff (AU-08), enforced by quietroom.accounts.middleware.IdleLogoffMiddleware.
-IDLE_LOGOFF_STAFF_SECONDS = 15 * 60  # owners, admins, therapists
-IDLE_LOGOFF_CLIENT_SECONDS = 30 * 60
+IDLE_LOGOFF_STAFF_SECONDS = CONFIG.idle_staff_minutes * 60  # owners, admins, therapists
+IDLE_LOGOFF_CLIENT_SECONDS = CONFIG.idle_client_minutes * 60
 SESSION_ABSOLUTE_SECONDS = SESSION_COOKIE_AGE  # from sign-in, however active
 SESSION_ACTIVITY_WRITE_SECONDS = 60  # record activity at most once a minute
 
