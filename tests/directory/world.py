@@ -32,8 +32,8 @@ from quietroom.crypto.password import DEFAULT_KDF
 from quietroom.crypto.practice import PracticeConfig, PracticeKeys
 from quietroom.directory.models import MemberCertificate, PracticeConfigVersion
 from quietroom.keys.models import AccountKeys, AekBind, DeviceListVersion, PasswordWrap
-from quietroom.practices.models import Membership, Practice
-from tests.harness.personas import Personas
+from quietroom.practices.models import Membership, Practice, Role
+from tests.harness.personas import Personas, give_passkey
 
 Json = dict[str, Any]
 
@@ -284,10 +284,19 @@ def store_cert(
 
 def give_second_factor(user: User) -> None:
     """A TOTP authenticator row, so a staff member passes the two-step gate of `/api/`
-    (quietroom.accounts.mfa_gate); the secret is never used by these tests."""
+    (quietroom.accounts.mfa_gate); the secret is never used by these tests. Owners and admins
+    also get a passkey, which the gate asks of them for the key-management operations."""
     Authenticator.objects.get_or_create(
         user=user, type=Authenticator.Type.TOTP, defaults={"data": {"secret": "unused"}}
     )
+    manages = Membership.objects.filter(
+        user=user, removed_at__isnull=True, role__in=[Role.OWNER, Role.ADMIN]
+    ).exists()
+    if (
+        manages
+        and not Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
+    ):
+        give_passkey(user)
 
 
 def keyed_world(personas: Personas, *, certify: bool = True) -> World:

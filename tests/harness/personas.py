@@ -9,10 +9,18 @@ Django test client until then.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.mfa.models import Authenticator
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
+from fido2.cose import ES256
+from fido2.utils import websafe_encode
+from fido2.webauthn import Aaguid, AttestationObject, AttestedCredentialData, AuthenticatorData
 
 from quietroom.accounts.adapters import MFAAdapter
 from quietroom.accounts.models import User
@@ -57,6 +65,8 @@ def _persona(key: str, practice: Practice, role: Role) -> Persona:
     membership = Membership.objects.create(practice=practice, user=user, role=role)
     if role in STAFF_ROLES:
         give_totp(user)
+    if role in (Role.OWNER, Role.ADMIN):
+        give_passkey(user)
     return Persona(key, user, membership)
 
 
@@ -64,6 +74,43 @@ def give_totp(user: User, secret: str = STAFF_TOTP_SECRET) -> Authenticator:
     """An enrolled authenticator app, stored as allauth stores one (secret sealed at rest)."""
     return Authenticator.objects.create(
         user=user, type=Authenticator.Type.TOTP, data={"secret": MFAAdapter().encrypt(secret)}
+    )
+
+
+def give_passkey(user: User, name: str = "Test passkey") -> Authenticator:
+    """A registered passkey, stored as allauth stores one: the browser's registration response
+    (a fresh ES256 key, "none" attestation, for the `localhost` relying party). Owners and admins
+    need one for the key-management operations (accounts.mfa_gate); nothing signs with it."""
+    credential_id = secrets.token_bytes(16)
+    private_key = ec.generate_private_key(ec.SECP256R1())
+    public_key = ES256.from_cryptography_key(private_key.public_key())  # type: ignore[no-untyped-call]
+    auth_data = AuthenticatorData.create(
+        hashlib.sha256(b"localhost").digest(),
+        AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.UV | AuthenticatorData.FLAG.AT,
+        0,
+        AttestedCredentialData.create(Aaguid.NONE, credential_id, public_key),
+    )
+    client_data = {
+        "type": "webauthn.create",
+        "challenge": websafe_encode(secrets.token_bytes(16)),
+        "origin": "http://localhost",
+    }
+    credential: dict[str, Any] = {
+        "id": websafe_encode(credential_id),
+        "rawId": websafe_encode(credential_id),
+        "type": "public-key",
+        "response": {
+            "clientDataJSON": websafe_encode(json.dumps(client_data).encode()),
+            "attestationObject": websafe_encode(
+                bytes(AttestationObject.create("none", auth_data, {}))
+            ),
+        },
+        "clientExtensionResults": {"credProps": {"rk": True}},
+    }
+    return Authenticator.objects.create(
+        user=user,
+        type=Authenticator.Type.WEBAUTHN,
+        data={"name": name, "credential": credential},
     )
 
 

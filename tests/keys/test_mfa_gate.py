@@ -1,14 +1,19 @@
 """The MFA gate (docs/api/keys.md, "Gates"): staff without a second factor get 403
 `mfa_required` from the API, except what they need to enrol one and set up their keys; clients
-are not gated; allauth's own endpoints stay open."""
+are not gated; allauth's own endpoints stay open. Owners and admins without a passkey get 403
+`passkey_required` from the key-management and admin operations (AU-01)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 from allauth.mfa.models import Authenticator
 
-from quietroom.accounts.mfa_gate import is_open
-from tests.harness.personas import Personas, give_totp
+from quietroom.accounts.mfa_gate import is_open, passkey_practice
+from quietroom.accounts.models import User
+from quietroom.practices.models import Membership, Role
+from tests.harness.personas import Personas, give_passkey, give_totp
 from tests.keys.world import api
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +88,88 @@ def test_open_list() -> None:
     assert is_open("GET", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/configs")
     assert not is_open("POST", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/configs")
     assert not is_open("GET", "/api/practices/0190a5c1-2b3c-7d4e-8f90-0123456789ab/directory")
+
+
+# AU-01: owners and admins must hold a passkey for the key-management and admin operations.
+PASSKEY_REQUIRED = {
+    "error": {
+        "code": "passkey_required",
+        "message": "Add a passkey to manage the practice's keys and team.",
+    }
+}
+REQUEST_ID = "00000000-0000-4000-8000-000000000000"
+
+
+def _passkey_operations(personas: Personas) -> list[tuple[str, str]]:
+    base = f"/api/practices/{personas.practice.id}"
+    return [
+        ("post", f"{base}/certificates"),
+        ("post", f"{base}/revocations"),
+        ("get", f"{base}/recovery-requests"),
+        ("post", f"{base}/recovery-requests/{REQUEST_ID}/transfer"),
+        ("post", f"{base}/invitations"),
+    ]
+
+
+def _call(user: User, method: str, path: str) -> Any:
+    client = api(user)
+    if method == "get":
+        return client.get(path)
+    return client.post(path, {}, "application/json")
+
+
+@pytest.mark.parametrize("role", [Role.OWNER, Role.ADMIN])
+def test_owners_and_admins_without_a_passkey_are_refused(personas: Personas, role: Role) -> None:
+    user = personas.owner.user
+    Membership.objects.filter(pk=personas.owner.membership.pk).update(role=role)
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).delete()
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+    for method, path in _passkey_operations(personas):
+        response = _call(user, method, path)
+        assert response.status_code == 403, path
+        assert response.json() == PASSKEY_REQUIRED, path
+    # The rest of the API serves them: TOTP is enough there.
+    assert api(user).get("/api/audit/events").status_code == 200
+    assert api(user).get(f"/api/practices/{personas.practice.id}/invitations").status_code == 200
+
+
+def test_a_passkey_passes_the_gate(personas: Personas) -> None:
+    user = personas.owner.user
+    Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).delete()
+    give_passkey(user)
+    for method, path in _passkey_operations(personas):
+        response = _call(user, method, path)
+        # The operation's own answer (bad input, no such request), not the gate's.
+        assert response.status_code != 403 or response.json()["error"]["code"] not in (
+            "passkey_required",
+            "mfa_required",
+        ), path
+    assert (
+        api(user).get(f"/api/practices/{personas.practice.id}/recovery-requests").status_code == 200
+    )
+
+
+def test_the_passkey_rule_leaves_therapists_alone(personas: Personas) -> None:
+    user = personas.therapist.user
+    assert not Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
+    for method, path in _passkey_operations(personas):
+        response = _call(user, method, path)
+        assert response.json().get("error", {}).get("code") != "passkey_required", path
+
+
+def test_an_owner_with_no_second_factor_at_all_is_asked_for_one_first(personas: Personas) -> None:
+    user = personas.owner.user
+    Authenticator.objects.filter(user=user).delete()
+    response = api(user).post(
+        f"/api/practices/{personas.practice.id}/invitations", {}, "application/json"
+    )
+    assert response.json() == MFA_REQUIRED
+
+
+def test_passkey_only_operations() -> None:
+    practice = "0190a5c1-2b3c-7d4e-8f90-0123456789ab"
+    assert passkey_practice("POST", f"/api/practices/{practice}/certificates") == practice
+    assert passkey_practice("GET", f"/api/practices/{practice}/invitations") is None
+    assert passkey_practice("GET", f"/api/practices/{practice}/pending-certificates") is None
+    assert passkey_practice("POST", f"/api/practices/{practice}/recovery-requests/x/transfer")
+    assert passkey_practice("GET", f"/api/practices/{practice}/certificates") is None

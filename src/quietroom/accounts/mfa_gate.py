@@ -4,6 +4,11 @@ A staff member (owner, admin, therapist) with no TOTP or WebAuthn authenticator 
 `403 mfa_required` from every `/api/` operation except the few the web client needs to enrol
 a second factor and set up keys first. allauth's own endpoints (`/_allauth/`, where MFA is
 enrolled) are outside `/api/` and stay open. Anonymous callers pass through to the API's 401.
+
+Owners and admins must also hold a passkey (WebAuthn), the phishing-resistant factor: without
+one, an owner or admin of the practice in the path gets `403 passkey_required` from the
+operations that use or hand out the practice's keys (certificates, revocations, recovery
+transfers, invitations). A phished TOTP code must not be enough to certify a device.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from django.http.response import HttpResponseBase
 
 from quietroom.accounts.models import User
 from quietroom.core.errors import error_response
-from quietroom.practices.models import STAFF_ROLES, Membership
+from quietroom.practices.models import STAFF_ROLES, Membership, Role
 
 MFA_CODE = "mfa_required"
+PASSKEY_CODE = "passkey_required"
 SECOND_FACTORS = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
 
 # (methods or None for any, path pattern) open without a second factor.
@@ -37,6 +43,40 @@ OPEN: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = (
     (None, re.compile(r"/api/invitations/open")),
     (None, re.compile(r"/api/setup/[^/]+")),
 )
+
+
+_PRACTICE = r"/api/practices/(?P<practice>[0-9a-f-]{36})"
+# (method, path pattern) an owner or admin may call only with a passkey.
+PASSKEY_ONLY: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("POST", re.compile(_PRACTICE + r"/certificates")),
+    ("POST", re.compile(_PRACTICE + r"/revocations")),
+    ("GET", re.compile(_PRACTICE + r"/recovery-requests")),
+    ("POST", re.compile(_PRACTICE + r"/recovery-requests/[^/]+/transfer")),
+    ("POST", re.compile(_PRACTICE + r"/invitations")),
+)
+
+
+def passkey_practice(method: str, path: str) -> str | None:
+    """The practice id of a passkey-only operation, or None if the operation is not one."""
+    for wanted, pattern in PASSKEY_ONLY:
+        match = pattern.fullmatch(path)
+        if method == wanted and match:
+            return match.group("practice")
+    return None
+
+
+def needs_passkey(user: User, practice_id: str) -> bool:
+    """An active owner or admin of the practice without a WebAuthn authenticator. Anyone else
+    passes, and the operation's own checks answer them (a non-member still gets the 404)."""
+    is_manager = Membership.objects.filter(
+        user=user,
+        practice_id=practice_id,
+        removed_at__isnull=True,
+        role__in=[Role.OWNER, Role.ADMIN],
+    ).exists()
+    if not is_manager:
+        return False
+    return not Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
 
 
 def is_open(method: str, path: str) -> bool:
@@ -62,13 +102,20 @@ class MfaGateMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         path = request.path_info
+        method = request.method or ""
         user = getattr(request, "user", None)
         if (
-            path.startswith("/api/")
-            and isinstance(user, User)
-            and user.is_authenticated
-            and not is_open(request.method or "", path)
-            and needs_second_factor(user)
+            not path.startswith("/api/")
+            or not isinstance(user, User)
+            or not user.is_authenticated
+            or is_open(method, path)
         ):
+            return self.get_response(request)
+        if needs_second_factor(user):
             return error_response(403, MFA_CODE, "Set up two-step verification to continue.")
+        practice_id = passkey_practice(method, path)
+        if practice_id is not None and needs_passkey(user, practice_id):
+            return error_response(
+                403, PASSKEY_CODE, "Add a passkey to manage the practice's keys and team."
+            )
         return self.get_response(request)
