@@ -17,6 +17,29 @@ import { ROUTES } from "../routes";
 
 const ROLE_WORDS: Record<string, string> = { owner: "owner", admin: "administrator", therapist: "therapist", client: "client" };
 const UNREACHABLE = "The server could not be reached just now. Try again in a moment.";
+// Owners and admins need a passkey for these operations (AU-01); the server says so with this code.
+const PASSKEY_REQUIRED = "passkey_required";
+
+function needsPasskey(error: unknown): boolean {
+  return error instanceof ApiError && error.code === PASSKEY_REQUIRED;
+}
+
+/** A problem line; the passkey rule gets a way to the Security page instead of plain words. */
+function Problem({ problem }: { problem: string | null }) {
+  if (problem === null) return null;
+  return (
+    <p role="alert" className="problem">
+      {problem === PASSKEY_REQUIRED ? (
+        <>
+          Add a passkey on your <Link to={ROUTES.security}>Security page</Link> first. Owners and administrators need one
+          to invite people, confirm keys and help with account recovery.
+        </>
+      ) : (
+        problem
+      )}
+    </p>
+  );
+}
 
 function Digits({ digits, label }: { digits: string; label: string }) {
   return (
@@ -79,7 +102,9 @@ function Invitations({ info }: { info: AccountInfo }) {
       },
       (error: unknown) => {
         setBusy(false);
-        setProblem(error instanceof ApiError && error.status === 400 ? error.message : UNREACHABLE);
+        setProblem(
+          needsPasskey(error) ? PASSKEY_REQUIRED : error instanceof ApiError && error.status === 400 ? error.message : UNREACHABLE,
+        );
       },
     );
   };
@@ -122,11 +147,7 @@ function Invitations({ info }: { info: AccountInfo }) {
       <p role="status" className="status">
         {done ?? ""}
       </p>
-      {problem !== null && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem problem={problem} />
       <h3>Open invitations</h3>
       {list === null ? (
         <p className="status">Loading…</p>
@@ -185,7 +206,9 @@ function PendingPerson({ session, pending, onDone }: { session: KeySession; pend
       } catch (error) {
         setBusy(false);
         setProblem(
-          error instanceof ApiError && error.status === 400
+          needsPasskey(error)
+            ? PASSKEY_REQUIRED
+            : error instanceof ApiError && error.status === 400
             ? `The server refused the certificate (${error.message}). Reload the page and try again.`
             : error instanceof CryptoError
               ? "The certificate could not be made on this device."
@@ -213,11 +236,7 @@ function PendingPerson({ session, pending, onDone }: { session: KeySession; pend
       <button type="button" className="button" disabled={!compared || busy} onClick={confirm}>
         Confirm {name}
       </button>
-      {problem !== null && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem problem={problem} />
     </li>
   );
 }
@@ -252,11 +271,7 @@ function PendingCertificates({ session }: { session: KeySession }) {
       <p role="status" className="status">
         {done ?? ""}
       </p>
-      {problem !== null && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem problem={problem} />
       {list === null && problem === null && <p className="status">Loading…</p>}
       {list?.length === 0 && <p className="empty">Nobody is waiting.</p>}
       <button
@@ -335,6 +350,11 @@ function RecoveryRequest({ session, info, request, onDone }: { session: KeySessi
           setStep({ kind: "password", upload });
           return;
         }
+        if (needsPasskey(error)) {
+          setStep({ kind: "sheet" });
+          setProblem(PASSKEY_REQUIRED);
+          return;
+        }
         throw error;
       }
       onDone(`${name}'s account is recovered. They can continue on their device.`);
@@ -380,9 +400,9 @@ function RecoveryRequest({ session, info, request, onDone }: { session: KeySessi
         }
         await postRecoveryTransfer(session.practiceId, request.id, upload);
         onDone(`${name}'s account is recovered. They can continue on their device.`);
-      } catch {
+      } catch (error) {
         setStep({ kind: "password", upload });
-        setProblem(UNREACHABLE);
+        setProblem(needsPasskey(error) ? PASSKEY_REQUIRED : UNREACHABLE);
       } finally {
         secretKey?.fill(0);
       }
@@ -450,11 +470,7 @@ function RecoveryRequest({ session, info, request, onDone }: { session: KeySessi
         </form>
       )}
       {step.kind === "working" && <p className="status">Working…</p>}
-      {problem !== null && (
-        <p role="alert" className="problem">
-          {problem}
-        </p>
-      )}
+      <Problem problem={problem} />
     </li>
   );
 }
@@ -463,14 +479,17 @@ function RecoveryRequests({ session, info }: { session: KeySession; info: Accoun
   const [list, setList] = useState<OpenRecoveryRequest[] | null>(null);
   const [round, setRound] = useState(0);
   const [done, setDone] = useState<string | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     listRecoveryRequests(session.practiceId).then(
       (l) => {
         if (live) setList(l);
       },
-      () => {
-        if (live) setList([]);
+      (error: unknown) => {
+        if (!live) return;
+        setList([]);
+        setProblem(needsPasskey(error) ? PASSKEY_REQUIRED : null);
       },
     );
     return () => {
@@ -483,8 +502,9 @@ function RecoveryRequests({ session, info }: { session: KeySession; info: Accoun
       <p role="status" className="status">
         {done ?? ""}
       </p>
+      <Problem problem={problem} />
       {list === null && <p className="status">Loading…</p>}
-      {list?.length === 0 && <p className="empty">No open requests.</p>}
+      {list?.length === 0 && problem === null && <p className="empty">No open requests.</p>}
       {list !== null && list.length > 0 && (
         <ul className="access-list" aria-label="Account recovery requests">
           {list.map((r) => (

@@ -1,11 +1,14 @@
-// After set-up or joining: staff turn on two-step verification (mandatory) and save their
-// Emergency Kit; everyone learns whether the practice has confirmed their keys yet.
-import { useEffect, useState } from "react";
+// After set-up or joining: staff turn on two-step verification (mandatory), owners and admins
+// add a passkey (mandatory, AU-01: the practice's keys need a phishing-resistant factor), and
+// staff save their Emergency Kit; everyone learns whether the practice has confirmed their keys.
+import { useCallback, useEffect, useState } from "react";
 import { authSession } from "../api/allauth";
 import { apiRequest } from "../api/client";
+import { listPasskeys } from "../api/passkeys";
 import { sessionSchema } from "../api/session";
 import { EmergencyKit } from "../app/EmergencyKit";
 import { Link } from "../app/Link";
+import { Passkeys } from "../app/Passkeys";
 import { TotpSetup } from "../app/TwoStepSetup";
 import type { AccountInfo } from "../app/keys/account";
 import { useKeySession } from "../app/keys/context";
@@ -51,6 +54,34 @@ function Waiting({ info }: { info: AccountInfo }) {
       </p>
     </div>
   );
+}
+
+/** Whether the signed-in person has a passkey: null while asking, or if the answer failed. */
+function usePasskeyCount(wanted: boolean): { count: number | null; failed: boolean; refresh: () => void } {
+  const [count, setCount] = useState<number | null>(null);
+  const [failed, setFailed] = useState(false);
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    if (!wanted) return;
+    let live = true;
+    listPasskeys().then(
+      (list) => {
+        if (!live) return;
+        setFailed(false);
+        setCount(list.length);
+      },
+      () => {
+        if (live) setFailed(true);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [wanted, round]);
+  const refresh = useCallback(() => {
+    setRound((r) => r + 1);
+  }, []);
+  return { count, failed, refresh };
 }
 
 function Kit({ info, onSaved }: { info: AccountInfo; onSaved: () => void }) {
@@ -138,6 +169,9 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
   const userId = info?.userId;
   const [kitDone, setKitDone] = useState(() => (info === null ? false : kitSaved(info.userId)));
   const [problem, setProblem] = useState<string | null>(null);
+  const passkeys = usePasskeyCount(
+    info !== null && (info.role === "owner" || info.role === "admin") && info.mfaEnabled !== false,
+  );
 
   useEffect(() => {
     let live = true;
@@ -169,6 +203,10 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
   }
 
   const needsTwoStep = info.staff && info.mfaEnabled === false;
+  const manages = info.role === "owner" || info.role === "admin";
+  // Until the list answers, the passkey step stands: nobody managing keys skips it by accident.
+  const passkeyStep = manages && !needsTwoStep && (passkeys.count === null || passkeys.count === 0);
+  const me = storedKey === undefined ? { email, staff: true } : { email, staff: true, secretKey: storedKey };
   return (
     <section className="page">
       <h1>Welcome to {info.practiceName}</h1>
@@ -181,7 +219,7 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
           </p>
           {email !== "" && (
             <TotpSetup
-              me={storedKey === undefined ? { email, staff: true } : { email, staff: true, secretKey: storedKey }}
+              me={me}
               confirmFirst={false}
               onDone={() => {
                 void savePendingName()
@@ -196,7 +234,27 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
           )}
         </section>
       )}
-      {!needsTwoStep && info.staff && !kitDone && (
+      {passkeyStep && (
+        <section aria-labelledby="passkey-step-heading">
+          <h2 id="passkey-step-heading">Add a passkey</h2>
+          <p>
+            A passkey on this computer or your phone protects the practice&apos;s keys against phishing: it works only on
+            this website, so a fake page cannot trick it out of you. As an {info.role === "owner" ? "owner" : "administrator"}{" "}
+            you need one before you can invite people, confirm their keys or help with account recovery.
+          </p>
+          {passkeys.count === null && !passkeys.failed && <p className="status">Checking your passkeys…</p>}
+          {passkeys.failed && (
+            <p role="alert" className="problem">
+              Your passkeys could not be checked just now.{" "}
+              <button type="button" className="button button-small button-quiet" onClick={passkeys.refresh}>
+                Try again
+              </button>
+            </p>
+          )}
+          {passkeys.count === 0 && email !== "" && <Passkeys me={me} onChange={passkeys.refresh} />}
+        </section>
+      )}
+      {!needsTwoStep && !passkeyStep && info.staff && !kitDone && (
         <Kit
           info={info}
           onSaved={() => {
@@ -204,7 +262,7 @@ export function WelcomePage({ info, onSessionChange }: { info: AccountInfo | nul
           }}
         />
       )}
-      {!needsTwoStep && (!info.staff || kitDone) && (
+      {!needsTwoStep && !passkeyStep && (!info.staff || kitDone) && (
         <>
           <Waiting info={info} />
           {info.certified !== false && <p>Your account is ready.</p>}
