@@ -28,9 +28,11 @@ from quietroom.directory.models import MemberCertificate, MemberRevocationRecord
 from quietroom.keys.models import AccountKeys, PasswordWrap
 from quietroom.practices.services import issue_setup_link
 from tests.browser.test_join_flow import WAITING, join_through_page, new_context
+from tests.browser.test_passkeys import virtual_authenticator
 from tests.browser.test_setup_flow import (
     SLOW,
     Owner,
+    add_passkey_on_welcome,
     enrol_totp_on_page,
     fill_new_password,
     save_emergency_kit,
@@ -199,6 +201,7 @@ def set_up_keeping_the_sheet(page: Page) -> tuple[Owner, str]:
     assert token is not None
     password = strong_password()
     email = f"owner-{secrets.token_hex(4)}@example.org"
+    virtual_authenticator(page.context, page)  # the owner's passkey (AU-01)
     page.goto(f"/setup#token={token}")
     page.get_by_label("Practice name").fill("Harbour Lane Counselling")
     page.get_by_label("Your name").fill("Robin Owner")
@@ -211,6 +214,7 @@ def set_up_keeping_the_sheet(page: Page) -> tuple[Owner, str]:
     type_back_sheet(page)
     expect(page).to_have_url(re.compile(r"/welcome$"), timeout=SLOW)
     totp_secret = enrol_totp_on_page(page)
+    add_passkey_on_welcome(page, password)
     secret_key = save_emergency_kit(page)
     expect(page.get_by_text("Your account is ready.")).to_be_visible(timeout=SLOW)
     owner = Owner(email, password, secret_key, totp_secret, "Harbour Lane Counselling", token)

@@ -1,11 +1,12 @@
 """Practice set-up in Debian's Chromium against the real server, from a fresh database: the
 one-time link, the owner's form with the strength check, the key ceremony and recovery sheet
-with its type-back, the owner's keys and certificate, sign-in, mandatory two-step enrolment and
-the Emergency Kit (crypto-protocol §3, §4, §5, §6.1). The password and the Secret Key reach no
+with its type-back, the owner's keys and certificate, sign-in, mandatory two-step enrolment, the
+mandatory passkey (AU-01, with Chromium's virtual authenticator) and the Emergency Kit
+(crypto-protocol §3, §4, §5, §6.1). The password and the Secret Key reach no
 request and nothing the server keeps; the link dies once used.
 
-The helpers here (`set_up_practice`, `enrol_totp_on_page`, ...) are shared by the join and
-unlock tests."""
+The helpers here (`set_up_practice`, `enrol_totp_on_page`, `add_passkey_on_welcome`, ...) are
+shared by the join and unlock tests."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 
 import pytest
+from allauth.mfa.models import Authenticator
 from playwright.sync_api import Page, expect
 
 from quietroom.crypto.encoding import b64url_decode
@@ -22,6 +24,7 @@ from quietroom.directory.models import PracticeConfigVersion
 from quietroom.keys.models import AccountKeys
 from quietroom.practices.models import Membership, Practice
 from quietroom.practices.services import issue_setup_link
+from tests.browser.test_passkeys import virtual_authenticator
 from tests.browser.test_sign_in import Sent, fresh_code, nav, record_requests, storage_text
 from tests.conftest import CanaryScanner
 
@@ -61,6 +64,27 @@ def enrol_totp_on_page(page: Page) -> str:
     expect(codes).to_have_count(10)
     page.get_by_role("button", name="I have saved them").click()
     return secret
+
+
+def add_passkey_on_welcome(page: Page, password: str) -> None:
+    """The Welcome page's passkey step for owners and admins (AU-01), answered by a Chromium
+    virtual authenticator on the page (`virtual_authenticator`); the Emergency Kit follows."""
+    step = page.get_by_role("region", name="Add a passkey")
+    expect(step).to_be_visible(timeout=SLOW)
+    expect(step).to_contain_text("protects the practice's keys against phishing")
+    # The kit waits until a passkey is there: there is no way past this step without one.
+    expect(page.get_by_label("Secret Key", exact=True)).to_have_count(0)
+    step.get_by_role("button", name="Add a passkey").click()
+    step.get_by_label("Name").fill("Office laptop")
+    step.get_by_role("button", name="Create passkey").click()
+    # allauth asks for the password again only if the sign-in is no longer recent.
+    confirm = step.get_by_role("form", name="Confirm it's you")
+    kit = page.get_by_label("Secret Key", exact=True)
+    expect(confirm.or_(kit)).to_be_visible(timeout=SLOW)
+    if confirm.is_visible():
+        confirm.get_by_label("Password").fill(password)
+        confirm.get_by_role("button", name="Continue").click()
+    expect(kit).to_be_visible(timeout=SLOW)
 
 
 def save_emergency_kit(page: Page) -> str:
@@ -109,6 +133,7 @@ def set_up_practice(page: Page, *, remember: bool = False) -> tuple[Owner, str]:
     owner_email = f"owner-{secrets.token_hex(4)}@example.org"
     practice_name = "Harbour Lane Counselling"
 
+    virtual_authenticator(page.context, page)  # the owner's passkey (AU-01)
     page.goto(f"/setup#token={token}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Set up your practice")
     page.get_by_label("Practice name").fill(practice_name)
@@ -129,6 +154,10 @@ def set_up_practice(page: Page, *, remember: bool = False) -> tuple[Owner, str]:
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welcome to {practice_name}")
     expect(page.get_by_role("heading", name="Turn on two-step verification")).to_be_visible()
     totp_secret = enrol_totp_on_page(page)
+    add_passkey_on_welcome(page, password)
+    assert Authenticator.objects.filter(
+        user__email=owner_email, type=Authenticator.Type.WEBAUTHN
+    ).exists()
     secret_key = save_emergency_kit(page)
     expect(page.get_by_text("Your account is ready.")).to_be_visible(timeout=SLOW)
     return Owner(owner_email, password, secret_key, totp_secret, practice_name, token), code

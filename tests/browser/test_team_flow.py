@@ -12,14 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from allauth.mfa.models import Authenticator
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from quietroom.directory.models import MemberCertificate, PrskWrap
 from quietroom.keys.models import AccountKeys
-from quietroom.practices.models import Practice
+from quietroom.practices.models import Invitation, Practice
 from tests.browser.test_join_flow import TWO_STEP, WAITING, join_through_page, new_context
+from tests.browser.test_passkeys import virtual_authenticator
 from tests.browser.test_setup_flow import (
     SLOW,
+    add_passkey_on_welcome,
     enrol_totp_on_page,
     save_emergency_kit,
     set_up_practice,
@@ -172,11 +175,14 @@ def test_owner_confirms_an_admin_and_hands_over_the_practice_signing_key(
     admin_context = new_context(browser, app_server, third_party_guard)
     try:
         admin_page = admin_context.new_page()
+        virtual_authenticator(admin_context, admin_page)  # admins need a passkey too (AU-01)
+        admin_password = strong_password()
         join_through_page(
-            admin_page, join_token(data_dir, admin_email), "Alex Admin", strong_password()
+            admin_page, join_token(data_dir, admin_email), "Alex Admin", admin_password
         )
         expect(admin_page.get_by_role("heading", name=TWO_STEP)).to_be_visible()
         enrol_totp_on_page(admin_page)
+        add_passkey_on_welcome(admin_page, admin_password)
         save_emergency_kit(admin_page)
         expect(admin_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
 
@@ -189,3 +195,24 @@ def test_owner_confirms_an_admin_and_hands_over_the_practice_signing_key(
         assert wrap.aek_id == keys.aek_id  # sealed to the admin's own, current AEK
     finally:
         admin_context.close()
+
+
+def test_an_owner_without_a_passkey_is_sent_to_the_security_page(page: Page) -> None:
+    """AU-01: the server refuses an invitation from an owner without a passkey
+    (`passkey_required`), and the team page says where to add one."""
+    owner, _ = set_up_practice(page)
+    Authenticator.objects.filter(user__email=owner.email, type=Authenticator.Type.WEBAUTHN).delete()
+    go(page, "Team")
+    form = page.get_by_role("form", name="Invite someone")
+    form.get_by_label("Their email address").fill(f"t-{secrets.token_hex(4)}@example.org")
+    form.get_by_role("button", name="Send the invitation").click()
+    needed = "Add a passkey on your Security page first"
+    alert = page.get_by_role("region", name="Invite someone").get_by_role("alert")
+    expect(alert).to_contain_text(needed, timeout=SLOW)
+    assert not Invitation.objects.exists()
+    # The recovery requests are refused for the same reason, and say so.
+    recovery = page.get_by_role("region", name="Account recovery requests")
+    expect(recovery.get_by_role("alert")).to_contain_text(needed)
+    alert.get_by_role("link", name="Security page").click()
+    expect(page).to_have_url(re.compile(r"/security$"))
+    expect(page.get_by_role("heading", name="Passkeys")).to_be_visible(timeout=SLOW)

@@ -39,7 +39,9 @@ class AppServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # `localhost`, not 127.0.0.1: WebAuthn refuses an IP address as the relying party, and
+        # owners and admins must add a passkey (AU-01). It is also the configured public URL.
+        return f"http://localhost:{self.port}"
 
     def stop(self) -> None:
         self.process.terminate()
@@ -59,6 +61,7 @@ def start_app_server(data_dir: Path, extra_env: dict[str, str] | None = None) ->
         "QUIETROOM_DATA_DIR": str(data_dir),
         "QUIETROOM_DATABASE_URL": shared_database_url(),
         "QUIETROOM_PORT": str(port),
+        "QUIETROOM_PUBLIC_URL": f"http://localhost:{port}",
         **(extra_env or {}),
     }
     with log_path.open("ab") as log:
