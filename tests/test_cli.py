@@ -69,7 +69,7 @@ def test_serve_on_embedded_defaults_prints_url_and_setup_link(tmp_path: Path) ->
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        out = _read_until(process, r"Quietroom is running at http://127\.0\.0\.1:\d+", 60)
+        out = _read_until(process, r"Quietroom is running at http://localhost:\d+", 60)
         match = re.search(r"/setup#token=([A-Za-z0-9_-]+)", out)
         assert match, out
         token = match.group(1)

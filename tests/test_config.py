@@ -20,7 +20,7 @@ def env(tmp_path: Path, **values: str) -> dict[str, str]:
 def test_defaults_are_safe(tmp_path: Path) -> None:
     config = load_config(env(tmp_path))
     assert config.debug is False
-    assert config.public_url == "http://127.0.0.1:8000"
+    assert config.public_url == "http://localhost:8000"  # WebAuthn refuses IP addresses
     assert config.tls is False
     assert config.database_url is None  # SQLite in the data folder
     assert config.redis_url is None  # in-process channel layer

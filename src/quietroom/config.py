@@ -136,7 +136,10 @@ def _url(env: Mapping[str, str], name: str, *, schemes: set[str]) -> str | None:
 def _public_url(env: Mapping[str, str], host: str, port: int) -> str:
     raw = _raw(env, f"{PREFIX}PUBLIC_URL")
     if raw is None or raw == "":
-        shown_host = "127.0.0.1" if host in {"0.0.0.0", "::"} else host  # noqa: S104 - only a label
+        # `localhost` rather than an IP address: browsers refuse passkeys (WebAuthn) on an IP
+        # address, and owners and admins must add one during onboarding (AU-01).
+        loopback = {"127.0.0.1", "0.0.0.0", "::", "::1", "localhost"}  # noqa: S104 - only a label
+        shown_host = "localhost" if host in loopback else host
         return f"http://{shown_host}:{port}"
     parts = urlsplit(raw.strip())
     if parts.scheme not in {"http", "https"} or not parts.hostname:
