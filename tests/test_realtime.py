@@ -22,7 +22,8 @@ from quietroom.asgi import application
 from quietroom.realtime.consumers import MAX_FRAME_BYTES, RATE_BURST
 from tests.harness.personas import Personas
 
-GOOD_ORIGIN = b"http://127.0.0.1:8000"
+# The configured public URL is the one origin the socket accepts.
+GOOD_ORIGIN = settings.CONFIG.public_url.encode("ascii")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
