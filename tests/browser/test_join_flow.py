@@ -39,6 +39,7 @@ TWO_STEP = "Turn on two-step verification"
 
 def new_context(browser: Browser, app_server: AppServer, guard: ThirdPartyGuard) -> BrowserContext:
     other = browser.new_context(base_url=app_server.url)
+    other.set_default_timeout(60_000)  # as the harness's own context (tests/harness/browser.py)
     other.route("**/*", guard.handle)
     return other
 

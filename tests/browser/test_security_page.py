@@ -38,6 +38,7 @@ def second_browser(
     browser: Browser, app_server: AppServer, guard: ThirdPartyGuard
 ) -> BrowserContext:
     other = browser.new_context(base_url=app_server.url)
+    other.set_default_timeout(60_000)  # as tests/harness/browser.py's context
     other.route("**/*", guard.handle)
     return other
 

@@ -82,6 +82,7 @@ def devices(page: Page) -> Locator:
 
 def new_context(browser: Browser, app_server: AppServer, guard: ThirdPartyGuard) -> BrowserContext:
     other = browser.new_context(base_url=app_server.url)
+    other.set_default_timeout(60_000)  # as tests/harness/browser.py's context
     other.route("**/*", guard.handle)
     return other
 

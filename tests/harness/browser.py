@@ -91,6 +91,11 @@ def context(
     browser: Browser, app_server: AppServer, third_party_guard: ThirdPartyGuard
 ) -> Iterator[BrowserContext]:
     ctx = browser.new_context(base_url=app_server.url)
+    # On the 2-core CI machine a page that has just derived keys (Argon2id, 64 MiB) or loaded
+    # the password-strength dictionaries can stall for longer than Playwright's 30 s default;
+    # twice a click on the next button timed out. Waiting longer hides no failure: a wait that
+    # ends in a timeout still fails the test.
+    ctx.set_default_timeout(60_000)
     ctx.route("**/*", third_party_guard.handle)
     yield ctx
     ctx.close()
