@@ -1,7 +1,7 @@
 // Passkeys on the security page (list, add, remove) and the "Sign in with a passkey" button for
 // the sign-in page. Adding or removing one is a change to how the account signs in, so allauth
 // asks for fresh proof first: the password (as its authKey), typed here and dropped at once.
-import { useCallback, useEffect, useId, useState, type SyntheticEvent } from "react";
+import { useId, useState, type SyntheticEvent } from "react";
 import { reauthenticate, type Authenticator } from "../api/allauth";
 import { ApiError } from "../api/client";
 import { PasskeyCancelled, addPasskey, listPasskeys, passkeysSupported, removePasskey } from "../api/passkeys";
@@ -11,6 +11,7 @@ import { formText } from "./forms";
 import { passkeyProblem, signInWithPasskey } from "./passkeyLogin";
 import { BAD_SECRET_KEY, ConfirmItsYou, secretKeyFor, type Me } from "./TwoStepSetup";
 import { deriveAuthKey } from "./unlock";
+import { useLoadedList } from "./useLoadedList";
 import { errorMessage, errorStatus } from "./usePagedList";
 
 const NOT_RIGHT = "That password or Secret Key is not right.";
@@ -29,36 +30,12 @@ function needsReauth(error: unknown): boolean {
 
 export function Passkeys({ me, onChange }: { me: Me; onChange?: () => void }) {
   const nameId = useId();
-  const [passkeys, setPasskeys] = useState<Authenticator[] | null>(null);
+  const { items: passkeys, problem, setProblem, reload: load } = useLoadedList(listPasskeys);
   const [naming, setNaming] = useState(false);
   const [confirming, setConfirming] = useState<Pending | null>(null);
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState("");
-  const [problem, setProblem] = useState<string | null>(null);
   const supported = passkeysSupported();
-
-  const load = useCallback(async (): Promise<void> => {
-    try {
-      setPasskeys(await listPasskeys());
-    } catch (error) {
-      setProblem(errorMessage(error));
-    }
-  }, []);
-
-  useEffect(() => {
-    let live = true;
-    listPasskeys().then(
-      (list) => {
-        if (live) setPasskeys(list);
-      },
-      (error: unknown) => {
-        if (live) setProblem(errorMessage(error));
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
 
   /** Runs an add or a remove; asks for the password when allauth wants fresh proof. */
   const run = async (action: Pending): Promise<void> => {

@@ -16,6 +16,7 @@ import type { KeySession } from "../app/keys/types";
 import { errorMessage, errorStatus, usePagedList } from "../app/usePagedList";
 import { ROUTES } from "../routes";
 import { Passkeys } from "../app/Passkeys";
+import { useLoadedList } from "../app/useLoadedList";
 
 const ALL = {};
 const NOT_RIGHT = "That password or Secret Key is not right.";
@@ -175,32 +176,8 @@ function authenticatorWords(a: Authenticator): string {
 }
 
 function TwoStep({ me, onSessionChange }: { me: Me; onSessionChange: () => Promise<void> }) {
-  const [authenticators, setAuthenticators] = useState<Authenticator[] | null>(null);
+  const { items: authenticators, problem, setProblem, reload: load } = useLoadedList(listAuthenticators);
   const [enrolling, setEnrolling] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  const load = useCallback(async (): Promise<void> => {
-    try {
-      setAuthenticators(await listAuthenticators());
-    } catch (error) {
-      setProblem(errorMessage(error));
-    }
-  }, []);
-
-  useEffect(() => {
-    let live = true;
-    listAuthenticators().then(
-      (list) => {
-        if (live) setAuthenticators(list);
-      },
-      (error: unknown) => {
-        if (live) setProblem(errorMessage(error));
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, []);
 
   const hasTotp = authenticators?.some((a) => a.type === "totp") ?? false;
 
