@@ -1,4 +1,4 @@
-"""Writes for practices. The set-up link's use (creating the practice) comes with accounts."""
+"""Writes for practices: issuing the set-up link (using it is `quietroom.directory.setup`)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,3 @@ def issue_setup_link() -> str | None:
     token = secrets.token_urlsafe(32)
     SetupLink.objects.create(token_hash=hash_token(token), expires_at=now + SETUP_LINK_LIFETIME)
     return token
-
-
-def setup_link_valid(token: str) -> bool:
-    return SetupLink.objects.filter(
-        token_hash=hash_token(token),
-        used_at__isnull=True,
-        revoked_at__isnull=True,
-        expires_at__gt=timezone.now(),
-    ).exists()
