@@ -33,6 +33,8 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "forgot-password": "asks for a reset email before sign-in: static code",
     "reset-password": "sets a new password from the emailed key (in the fragment): static code",
     "recover": "the recovery page shell: static code; the APIs it calls need sign-in",
+    "messages": "the messages page shell: static code; the APIs it calls need sign-in",
+    "conversation": "the conversation page shell: static code; the APIs it calls need sign-in",
     "api/health": "load-balancer probe; answers only ok or unavailable",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",

@@ -20,6 +20,9 @@ from quietroom.core.api import router as core_router
 from quietroom.core.errors import error_response
 from quietroom.directory.api import router as directory_router
 from quietroom.keys.api import router as keys_router
+from quietroom.messaging.api import router as messaging_router
+from quietroom.messaging.blob_api import router as messaging_blob_router
+from quietroom.messaging.settings_api import router as messaging_settings_router
 from quietroom.practices.api import router as practices_router
 
 api = NinjaAPI(
@@ -64,3 +67,6 @@ api.add_router("/", practices_router)
 api.add_router("/", audit_router)
 api.add_router("/", directory_router)
 api.add_router("/", keys_router)
+api.add_router("/", messaging_router)
+api.add_router("/", messaging_blob_router)
+api.add_router("/", messaging_settings_router)

@@ -49,6 +49,7 @@ class Config:
     invitation_days: int
     idle_staff_minutes: int
     idle_client_minutes: int
+    attachment_max_mib: int
 
     @property
     def tls(self) -> bool:
@@ -257,6 +258,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         # A practice may shorten automatic logoff, never lengthen it past AU-08's limits.
         idle_staff_minutes=_int(env, f"{PREFIX}IDLE_STAFF_MINUTES", default=15, low=2, high=15),
         idle_client_minutes=_int(env, f"{PREFIX}IDLE_CLIENT_MINUTES", default=30, low=2, high=30),
+        # The largest message attachment (plaintext), in MiB.
+        attachment_max_mib=_int(env, f"{PREFIX}ATTACHMENT_MAX_MIB", default=100, low=1, high=4096),
     )
 
 

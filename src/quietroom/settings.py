@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "quietroom.audit",
     "quietroom.keys",
     "quietroom.directory",
+    "quietroom.messaging",
 ]
 
 MIDDLEWARE = [

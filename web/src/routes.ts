@@ -15,6 +15,8 @@ export const ROUTES = {
   forgotPassword: "/forgot-password",
   resetPassword: "/reset-password",
   recover: "/recover",
+  messages: "/messages",
+  conversation: "/conversation",
 } as const;
 
 export type RoutePath = (typeof ROUTES)[keyof typeof ROUTES];

@@ -27,6 +27,8 @@ SPA_ROUTES = frozenset(
         "/forgot-password",
         "/reset-password",
         "/recover",
+        "/messages",
+        "/conversation",
     }
 )
 
