@@ -13,6 +13,7 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 
 from quietroom.config import ConfigError, load_config
+from quietroom.core.body_limit import ITEM_BODY_MAX
 from quietroom.core.static import static_headers
 
 try:
@@ -156,7 +157,9 @@ WHITENOISE_ADD_HEADERS_FUNCTION = static_headers
 WHITENOISE_IMMUTABLE_FILE_TEST = r"^.+[.-][0-9A-Za-z_-]{8,}\.(?:js|css|wasm|woff2|svg|png)$"
 
 # --- Requests -----------------------------------------------------------------------------
-DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_bytes
+# Django's own cap on request.body; the per-path limits (core.body_limit) are the real gate,
+# and only the item upload path reaches this size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(CONFIG.max_request_bytes, ITEM_BODY_MAX)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 FILE_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_request_bytes
 MAX_REQUEST_BYTES = CONFIG.max_request_bytes

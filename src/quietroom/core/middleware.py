@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
+from quietroom.core.body_limit import body_limit
 from quietroom.core.errors import error_response
 
 logger = logging.getLogger("quietroom.request")
@@ -107,8 +108,9 @@ class RequestSizeLimitMiddleware:
             declared = int(length)
         except ValueError:
             return error_response(400, "bad_content_length", "Content-Length is not a number.")
-        if declared > self.limit:
-            return error_response(413, limit=self.limit)
+        limit = body_limit(request.method or "", request.path_info, self.limit)
+        if declared > limit:
+            return error_response(413, limit=limit)
         return self.get_response(request)
 
 
