@@ -2,7 +2,8 @@ import { useCallback, useEffect, useId, useState, type SyntheticEvent } from "re
 import { authSession, endSessions, listAuthenticators, listSessions, type Authenticator, type UserSession } from "../api/allauth";
 import { browserWords, eventWords, fetchSecurityEvents, isFailure, type SecurityEvent } from "../api/security";
 import { deleteDevWrap } from "../api/keys";
-import { fetchSession, isStaff } from "../api/session";
+import { fetchSession, isClient, isStaff } from "../api/session";
+import { fetchNotificationPrefs, saveNotificationPrefs, type NotificationPrefs } from "../api/messagingSettings";
 import { CryptoError } from "../crypto";
 import { formatDay, formatWhen } from "../app/format";
 import { Link } from "../app/Link";
@@ -492,12 +493,115 @@ function withKey(me: Me, secretKey: Uint8Array | undefined): Me {
   return me.staff && secretKey !== undefined ? { ...me, secretKey } : me;
 }
 
+// ---- Message notifications ---------------------------------------------------------------
+
+const NOTIFY_CHOICES: readonly { key: keyof NotificationPrefs; label: string; hint: string; clientOnly: boolean }[] = [
+  {
+    key: "email_on_message",
+    label: "Email me when I have a new message",
+    hint: "The email only says there is a new secure message; the message itself stays here.",
+    clientOnly: false,
+  },
+  {
+    key: "name_sender",
+    label: "Name my therapist in the email",
+    hint: "Anyone who can see your email would see your therapist's name.",
+    clientOnly: true,
+  },
+  {
+    key: "neutral_sender",
+    label: "Use a neutral sender name",
+    hint: "The email comes from “Notifications” and does not name your practice, for a shared inbox.",
+    clientOnly: true,
+  },
+];
+
+function MessageNotifications({ client }: { client: boolean }) {
+  const baseId = useId();
+  const [prefs, setPrefs] = useState<NotificationPrefs | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    fetchNotificationPrefs().then(
+      (p) => {
+        if (live) setPrefs(p);
+      },
+      () => {
+        if (live) setProblem("Your notification choices could not be loaded just now.");
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const change = (key: keyof NotificationPrefs, value: boolean): void => {
+    if (prefs === null) return;
+    setBusy(true);
+    setStatus("");
+    setProblem(null);
+    saveNotificationPrefs({ ...prefs, [key]: value }).then(
+      (saved) => {
+        setPrefs(saved);
+        setBusy(false);
+        setStatus("Saved.");
+      },
+      () => {
+        setBusy(false);
+        setProblem("That change could not be saved. Try again in a moment.");
+      },
+    );
+  };
+
+  return (
+    <section aria-labelledby="notify-heading">
+      <h2 id="notify-heading">Message notifications</h2>
+      {prefs === null && problem === null && <p className="status">Loading…</p>}
+      {prefs !== null && (
+        <fieldset className="notify-choices" disabled={busy}>
+          <legend className="visually-hidden">Message notifications</legend>
+          {NOTIFY_CHOICES.filter((c) => client || !c.clientOnly).map((c) => (
+            <div className="notify-choice" key={c.key}>
+              <div className="check">
+                <input
+                  id={`${baseId}-${c.key}`}
+                  type="checkbox"
+                  checked={prefs[c.key]}
+                  aria-describedby={`${baseId}-${c.key}-hint`}
+                  onChange={(e) => {
+                    change(c.key, e.target.checked);
+                  }}
+                />
+                <label htmlFor={`${baseId}-${c.key}`}>{c.label}</label>
+              </div>
+              <p id={`${baseId}-${c.key}-hint`} className="muted notify-hint">
+                {c.hint}
+              </p>
+            </div>
+          ))}
+        </fieldset>
+      )}
+      <p role="status" className="status">
+        {status}
+      </p>
+      {problem !== null && (
+        <p role="alert" className="problem">
+          {problem}
+        </p>
+      )}
+    </section>
+  );
+}
+
 // ---- The page ----------------------------------------------------------------------------
 
 export function SecurityPage({ onSessionChange }: { onSessionChange: () => Promise<void> }) {
   const [me, setMe] = useState<Me | "loading" | "signed-out" | "error">("loading");
   const keys = useKeySession();
   const [storedKey, setStoredKey] = useState<Uint8Array | undefined>(undefined);
+  const [client, setClient] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -519,7 +623,10 @@ export function SecurityPage({ onSessionChange }: { onSessionChange: () => Promi
       ([session, auth]) => {
         if (!live) return;
         if (session === null || auth.kind !== "signed-in") setMe("signed-out");
-        else setMe({ email: auth.user.email ?? "", staff: isStaff(session) });
+        else {
+          setMe({ email: auth.user.email ?? "", staff: isStaff(session) });
+          setClient(isClient(session));
+        }
       },
       (error: unknown) => {
         if (live) setMe(errorStatus(error) === 401 ? "signed-out" : "error");
@@ -558,6 +665,7 @@ export function SecurityPage({ onSessionChange }: { onSessionChange: () => Promi
           <ChangePassword me={withKey(me, keys === null ? undefined : storedKey)} session={keys} />
           <DeviceList session={keys} />
           <LockNow session={keys} />
+          <MessageNotifications client={client} />
           <Sessions onSessionChange={onSessionChange} />
           <History />
           <Passkeys me={withKey(me, keys === null ? undefined : storedKey)} />
