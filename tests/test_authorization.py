@@ -27,6 +27,7 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "Nothing was found here."
 AUDITED: dict[str, str] = {
     "api/clients/<client_id>": "client.profile.read",
     "api/practices/<practice_id>/directory": "directory.read (tests/directory/)",
+    "api/practices/<practice_id>/care-teams": "care_team.read per client (tests/test_care_teams.py)",
 }
 NO_CLIENT_DATA: dict[str, str] = {
     "api/": "ninja's root: always 404",

@@ -22,7 +22,7 @@ from quietroom.accounts.prelogin import normalize_email
 from quietroom.audit.services import Origin, record_denied, record_event
 from quietroom.practices import invitations
 from quietroom.practices.access import access_client_by_id, client_for_audit
-from quietroom.practices.models import CareTeamMember
+from quietroom.practices.models import CareTeamMember, Membership, Practice, Role
 
 router = Router(tags=["clients"])
 
@@ -76,6 +76,104 @@ def client_profile(request: HttpRequest, client_id: UUID) -> ClientOut:
             origin=origin,
         )
     return out
+
+
+class PersonOut(Schema):
+    user_id: UUID
+    display_name: str
+
+
+class ClientTeamOut(Schema):
+    client_id: UUID
+    user_id: UUID
+    display_name: str
+    team: list[PersonOut]
+
+
+class CareTeamsOut(Schema):
+    clients: list[ClientTeamOut]
+    therapists: list[PersonOut]
+
+
+@router.get("/practices/{practice_id}/care-teams", response=CareTeamsOut)
+def care_teams(request: HttpRequest, practice_id: UUID) -> CareTeamsOut:
+    """Every active client with their current care team, and the therapists who can join one:
+    what the Team page needs to add and remove therapists. Owners and admins only (metadata,
+    AC-04); anyone else gets the same 404 as an unknown practice."""
+    user = signed_in_user(request)
+    origin = Origin.of(request)
+    actor = (
+        Membership.objects.filter(
+            practice_id=practice_id,
+            user=user,
+            removed_at__isnull=True,
+            role__in=[Role.OWNER, Role.ADMIN],
+        ).first()
+        if user.is_active
+        else None
+    )
+    if actor is None:
+        record_denied(
+            action="care_team.list",
+            actor=user,
+            practice=Practice.objects.filter(pk=practice_id).first(),
+            object_type="practice",
+            object_id=str(practice_id),
+            origin=origin,
+        )
+        raise HttpError(404, NOT_FOUND)
+    with transaction.atomic():  # the read and its audit rows are one unit (AUD-04)
+        clients = list(
+            Membership.objects.select_related("user", "practice")
+            .filter(practice_id=practice_id, role=Role.CLIENT, removed_at__isnull=True)
+            .order_by("created_at")
+        )
+        teams: dict[UUID, list[PersonOut]] = {c.pk: [] for c in clients}
+        for member in (
+            CareTeamMember.objects.filter(client__in=clients, removed_at__isnull=True)
+            .select_related("therapist__user")
+            .order_by("added_at")
+        ):
+            teams[member.client_id].append(
+                PersonOut(
+                    user_id=member.therapist.user_id,
+                    display_name=member.therapist.user.display_name,
+                )
+            )
+        therapists = [
+            PersonOut(user_id=m.user_id, display_name=m.user.display_name)
+            for m in Membership.objects.select_related("user")
+            .filter(
+                practice_id=practice_id,
+                role=Role.THERAPIST,
+                removed_at__isnull=True,
+                user__is_active=True,
+            )
+            .order_by("created_at")
+        ]
+        for client in clients:  # one row per client whose record was read, as the directory does
+            record_event(
+                action="care_team.read",
+                actor=user,
+                actor_role=actor.role,
+                practice=client.practice,
+                client=client,
+                object_type="client",
+                object_id=str(client.pk),
+                origin=origin,
+            )
+    return CareTeamsOut(
+        clients=[
+            ClientTeamOut(
+                client_id=c.pk,
+                user_id=c.user_id,
+                display_name=c.user.display_name,
+                team=teams[c.pk],
+            )
+            for c in clients
+        ],
+        therapists=therapists,
+    )
 
 
 NOT_FOUND = "Nothing was found here."
