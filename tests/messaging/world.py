@@ -18,6 +18,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.test import Client
+
 from quietroom.accounts.models import User
 from quietroom.crypto import envelope
 from quietroom.crypto.items import Item, RecipientKey, SealedItem, seal_inline
@@ -38,8 +40,10 @@ from tests.harness.personas import Personas
 __all__ = [
     "World",
     "add_pair",
+    "api",
     "conversation_id",
     "messaging_world",
+    "post_item",
     "recipients_for",
     "seal_item",
     "seal_message",
@@ -145,3 +149,17 @@ def add_pair(world: World, n: int) -> tuple[str, str]:
     store_cert(world, therapist)
     store_cert(world, client, make_cert(world, client, issuer=therapist))
     return names
+
+
+def api(user: User | None) -> Client:
+    """A Django test client signed in as `user` (anonymous for None)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def post_item(client: Client, client_id: uuid.UUID, data: bytes) -> Any:
+    return client.post(
+        f"/api/conversations/{client_id}/items", data=data, content_type="application/json"
+    )

@@ -1,0 +1,279 @@
+"""POST/GET /api/conversations/{client_id}/items (docs/api/messaging.md): every upload is
+checked (crypto-protocol §7.7 plus the conversation's rules) before anything is written; a
+refusal answers 400 with the protocol code and leaves no row; retries are idempotent."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from quietroom.audit.models import AuditEvent, Outcome
+from quietroom.crypto import envelope
+from quietroom.crypto.encoding import b64url_decode, b64url_encode
+from quietroom.crypto.items import RecipientKey
+from quietroom.messaging.models import Conversation, ConversationItem, ItemWrap
+from tests.directory.world import World, give_keys, uuid7
+from tests.harness.personas import Personas
+from tests.messaging.world import (
+    api,
+    conversation_id,
+    messaging_world,
+    post_item,
+    recipients_for,
+    seal_item,
+    seal_message,
+    upload_bytes,
+)
+
+pytestmark = pytest.mark.django_db
+
+Json = dict[str, Any]
+
+
+@pytest.fixture
+def world(personas: Personas) -> World:
+    return messaging_world(personas)
+
+
+def nothing_stored() -> bool:
+    return not ConversationItem.objects.exists() and not ItemWrap.objects.exists()
+
+
+def test_therapist_sends_and_client_reads(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    data = seal_message(world, "therapist", "Hello Sam")
+    response = post_item(api(personas.therapist.user), cid, data)
+    assert response.status_code == 201, response.json()
+    ack = response.json()
+    item_id = json.loads(data)["hdr"]["item_id"]
+    assert ack["seq"] == 1 and ack["item_id"] == item_id and isinstance(ack["received_at"], int)
+    [event] = AuditEvent.objects.filter(action="conversation.item.created")
+    assert (event.actor_id, event.client_id, event.object_id) == (
+        personas.therapist.user.pk, personas.client.membership.pk, item_id
+    )  # fmt: skip
+    assert event.outcome == Outcome.ALLOWED
+
+    got = api(personas.client.user).get(f"/api/conversations/{cid}/items")
+    assert got.status_code == 200
+    body = got.json()
+    assert body["last_seq"] == 1
+    [stored] = body["items"]
+    assert stored["seq"] == 1 and stored["received_at"] == ack["received_at"]
+    # Only the caller's own wrap comes back, and the item still checks out byte for byte.
+    assert [w["id"] for w in stored["item"]["wraps"]] == [str(personas.client.user.pk)]
+    sent = json.loads(data)
+    assert stored["item"]["hdr"] == sent["hdr"]
+    assert stored["item"]["body"] == sent["body"] and stored["item"]["sig"] == sent["sig"]
+    assert stored["grants"] == []
+    read = AuditEvent.objects.get(action="conversation.items.read")
+    assert read.reason == "after=0 count=1" and read.actor_id == personas.client.user.pk
+
+
+def test_client_sends_too(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    response = post_item(api(personas.client.user), cid, seal_message(world, "client", "Hi"))
+    assert response.status_code == 201, response.json()
+
+
+def test_retry_is_idempotent_and_other_bytes_conflict(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    therapist = api(personas.therapist.user)
+    item_id = uuid7()
+    data = seal_message(world, "therapist", "Once", item_id=item_id)
+    first = post_item(therapist, cid, data)
+    assert first.status_code == 201
+    # Same upload, other spacing and key order: the same item, the first answer.
+    respaced = json.dumps(dict(reversed(list(json.loads(data).items()))), indent=1).encode()
+    again = post_item(therapist, cid, respaced)
+    assert again.status_code == 200 and again.json() == first.json()
+    other = seal_message(world, "therapist", "Twice", item_id=item_id)
+    conflict = post_item(therapist, cid, other)
+    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "conflict"
+    assert ConversationItem.objects.count() == 1
+    assert AuditEvent.objects.filter(action="conversation.item.created").count() == 1
+
+
+def test_catch_up_in_order_without_duplicates(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    therapist, client = api(personas.therapist.user), api(personas.client.user)
+    for n in range(5):
+        who, sender = (("therapist", therapist), ("client", client))[n % 2]
+        assert post_item(sender, cid, seal_message(world, who, f"m{n}")).status_code == 201
+    page = client.get(f"/api/conversations/{cid}/items", {"after": 1, "limit": 2}).json()
+    assert [i["seq"] for i in page["items"]] == [2, 3] and page["last_seq"] == 5
+    rest = client.get(f"/api/conversations/{cid}/items", {"after": 3}).json()
+    assert [i["seq"] for i in rest["items"]] == [4, 5]
+    assert client.get(f"/api/conversations/{cid}/items", {"after": 5}).json()["items"] == []
+    bad = client.get(f"/api/conversations/{cid}/items", {"limit": 0})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert Conversation.objects.get().last_seq == 5
+
+
+def _mutated(data: bytes, change: Callable[[Json], None]) -> bytes:
+    obj = json.loads(data)
+    change(obj)
+    return envelope.dumps(obj)
+
+
+def _flip_sig(obj: Json) -> None:
+    sig = bytearray(b64url_decode(obj["sig"], 64))
+    sig[0] ^= 1
+    obj["sig"] = b64url_encode(bytes(sig))
+
+
+def _short_body(obj: Json) -> None:
+    obj["body"]["ct"] = obj["body"]["ct"][:-4]
+
+
+Case = Callable[[World, Personas], bytes]
+
+
+def _no_prk(w: World, p: Personas) -> bytes:
+    return _mutated(
+        seal_message(w, "therapist", "x"),
+        lambda o: o["hdr"]["recipients"].pop(
+            next(i for i, r in enumerate(o["hdr"]["recipients"]) if r["kind"] == "prk")
+        ),
+    )
+
+
+def _old_prk(w: World, p: Personas) -> bytes:
+    from quietroom.crypto.practice import PracticeKeys
+
+    stale = PracticeKeys.generate(w.practice.id)
+    return upload_bytes(seal_item(w, "therapist", "x", prk_pub=stale.prk_pub).item)
+
+
+def _with_recipient(who: str) -> Case:
+    def case(w: World, p: Personas) -> bytes:
+        extra = w.member(who)
+        recipients = [*recipients_for(w), RecipientKey(extra.user.pk, extra.keys.aek_pub)]
+        return upload_bytes(seal_item(w, "therapist", "x", recipients=recipients).item)
+
+    return case
+
+
+def _without(who: str) -> Case:
+    def case(w: World, p: Personas) -> bytes:
+        drop = w.member(who).user.pk
+        recipients = [r for r in recipients_for(w) if r.user_id != drop]
+        return upload_bytes(seal_item(w, "therapist", "x", recipients=recipients).item)
+
+    return case
+
+
+def _stale_key(w: World, p: Personas) -> bytes:
+    old = w.member("client").keys
+    recipients = recipients_for(w)
+    # The client has since rotated: their newest aek_bind names another AEK.
+    w.members["client"] = give_keys(w, p.client.membership, ver=2)
+    return upload_bytes(
+        seal_item(
+            w,
+            "therapist",
+            "x",
+            recipients=[
+                RecipientKey(r.user_id, old.aek_pub) if r.user_id == p.client.user.pk else r
+                for r in recipients
+            ],
+        ).item
+    )
+
+
+REFUSALS: dict[str, tuple[Case, str]] = {
+    "wrong practice": (
+        lambda w, p: upload_bytes(seal_item(w, "therapist", "x", practice_id=uuid.uuid4()).item),
+        "E_CERT",
+    ),
+    "author is not the uploader": (lambda w, p: seal_message(w, "client", "x"), "E_CERT"),
+    "no prk recipient": (_no_prk, "E_SCHEMA"),
+    "old prk": (_old_prk, "E_SCHEMA"),
+    "non-participant recipient": (_with_recipient("other_therapist"), "E_NOT_RECIPIENT"),
+    "removed member as recipient": (_with_recipient("removed_member"), "E_NOT_RECIPIENT"),
+    "owner as recipient": (_with_recipient("owner"), "E_NOT_RECIPIENT"),
+    "client missing": (_without("client"), "E_NOT_RECIPIENT"),
+    "author missing": (_without("therapist"), "E_NOT_RECIPIENT"),
+    "stale key_id": (_stale_key, "E_SCHEMA"),
+    "bad signature": (lambda w, p: _mutated(seal_message(w, "therapist", "x"), _flip_sig), "E_SIG"),
+    "bad body length": (
+        lambda w, p: _mutated(seal_message(w, "therapist", "x"), _short_body),
+        "E_SCHEMA",
+    ),
+    "type not allowed": (
+        lambda w, p: upload_bytes(seal_item(w, "therapist", "x", item_type="note").item),
+        "E_SCHEMA",
+    ),
+    "message in another chart": (
+        lambda w, p: upload_bytes(
+            seal_item(w, "therapist", "x", chart_id=p.other_client.membership.pk).item
+        ),
+        "E_SCHEMA",
+    ),
+    "not json": (lambda w, p: b"{nope", "E_SCHEMA"),
+    "unknown field": (
+        lambda w, p: _mutated(seal_message(w, "therapist", "x"), lambda o: o.update(extra=1)),
+        "E_SCHEMA",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refusals_answer_400_and_write_nothing(
+    world: World, personas: Personas, case: str
+) -> None:
+    make, code = REFUSALS[case]
+    data = make(world, personas)
+    response = post_item(api(personas.therapist.user), conversation_id(world), data)
+    assert response.status_code == 400, response.json()
+    error = response.json()["error"]
+    assert error["code"] == code, error
+    assert "x" not in error["message"].split()  # never echoes content
+    assert nothing_stored()
+    assert not AuditEvent.objects.filter(action="conversation.item.created").exists()
+    assert Conversation.objects.get().last_seq == 0
+
+
+def test_revision_above_zero_is_refused(world: World, personas: Personas) -> None:
+    from quietroom.crypto.items import revise_inline
+
+    sealed = seal_item(world, "therapist", "x")
+    revised = revise_inline(
+        sealed.item,
+        sealed.cek,
+        b'{"text":"y"}',
+        reviser_user_id=personas.therapist.user.pk,
+        reviser=world.member("therapist").keys,
+        created_at=sealed.item.hdr.created_at + 1,
+    )
+    response = post_item(api(personas.therapist.user), conversation_id(world), upload_bytes(revised))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"].startswith("E_")
+    assert nothing_stored()
+
+
+def test_oversized_upload_is_413(world: World, personas: Personas) -> None:
+    response = post_item(
+        api(personas.therapist.user), conversation_id(world), b" " * (1536 * 1024 + 1)
+    )
+    assert response.status_code == 413
+    assert nothing_stored()
+
+
+def test_store_does_not_grow_queries_with_history(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    therapist = api(personas.therapist.user)
+    post_item(therapist, cid, seal_message(world, "therapist", "warm up"))
+    counts = []
+    for n in range(3):
+        data = seal_message(world, "therapist", f"n{n}")
+        with CaptureQueriesContext(connection) as ctx:
+            assert post_item(therapist, cid, data).status_code == 201
+        counts.append(len(ctx.captured_queries))
+    assert len(set(counts)) == 1, counts
+    assert counts[0] < 40, counts
