@@ -5,6 +5,16 @@ import { createInvitation, invitableRoles, listInvitations, revokeInvitation, ty
 import { listRecoveryRequests, postRecoveryTransfer, type OpenRecoveryRequest, type RecoveryTransferUpload } from "../api/recovery";
 import { authSession, reauthenticate } from "../api/allauth";
 import { fetchSession } from "../api/session";
+import {
+  CRISIS_MAX,
+  addToCareTeam,
+  fetchCareTeams,
+  fetchMessagingSettings,
+  removeFromCareTeam,
+  saveMessagingSettings,
+  type CareTeamClient,
+  type CareTeams,
+} from "../api/messagingSettings";
 import { CryptoError, fromB64url, groupDigits, parseSecretKey, recoveryTransferCode } from "../crypto";
 import { accountInfo, type AccountInfo } from "../app/keys/account";
 import { useKeySession } from "../app/keys/context";
@@ -525,6 +535,258 @@ function RecoveryRequests({ session, info }: { session: KeySession; info: Accoun
   );
 }
 
+// ---- Crisis resources ----------------------------------------------------------------------
+
+function CrisisResources({ practiceId }: { practiceId: string }) {
+  const textId = useId();
+  const hintId = useId();
+  const [text, setText] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    fetchMessagingSettings(practiceId).then(
+      (s) => {
+        if (live) setText(s.crisis_resources);
+      },
+      () => {
+        if (live) setProblem("The crisis resources could not be loaded just now.");
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [practiceId]);
+
+  const onSubmit = (event: SyntheticEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    if (text === null) return;
+    if (text.length > CRISIS_MAX) {
+      setProblem(`Keep the crisis resources under ${String(CRISIS_MAX)} characters.`);
+      return;
+    }
+    setBusy(true);
+    setDone("");
+    setProblem(null);
+    saveMessagingSettings(practiceId, { crisis_resources: text }).then(
+      (saved) => {
+        setBusy(false);
+        setText(saved.crisis_resources);
+        setDone("The crisis resources are saved.");
+      },
+      (error: unknown) => {
+        setBusy(false);
+        setProblem(needsPasskey(error) ? PASSKEY_REQUIRED : error instanceof ApiError && error.status === 400 ? error.message : UNREACHABLE);
+      },
+    );
+  };
+
+  return (
+    <section aria-labelledby="crisis-title">
+      <h2 id="crisis-title">Crisis resources</h2>
+      <p className="muted" id={hintId}>
+        Shown to clients beside their messages: messages are not watched around the clock, so say whom to call in
+        an emergency. Plain text.
+      </p>
+      {text === null && problem === null && <p className="status">Loading…</p>}
+      {text !== null && (
+        <form onSubmit={onSubmit} noValidate aria-label="Crisis resources" aria-busy={busy}>
+          <label htmlFor={textId}>Crisis resources text</label>
+          <textarea
+            id={textId}
+            rows={5}
+            maxLength={CRISIS_MAX}
+            aria-describedby={hintId}
+            value={text}
+            onChange={(e) => {
+              setText(e.target.value);
+            }}
+          />
+          <button type="submit" className="button" disabled={busy}>
+            Save crisis resources
+          </button>
+        </form>
+      )}
+      <p role="status" className="status">
+        {done}
+      </p>
+      <Problem problem={problem} />
+    </section>
+  );
+}
+
+// ---- Care teams ----------------------------------------------------------------------------
+
+function ClientCareTeam({
+  client,
+  therapists,
+  onChanged,
+}: {
+  client: CareTeamClient;
+  therapists: CareTeams["therapists"];
+  onChanged: (msg: string) => void;
+}) {
+  const selectId = useId();
+  const confirmTitleId = useId();
+  const [removing, setRemoving] = useState<{ user_id: string; display_name: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const onTeam = new Set(client.team.map((t) => t.user_id));
+  const addable = therapists.filter((t) => !onTeam.has(t.user_id));
+  const name = client.display_name;
+
+  const failed = (error: unknown): void => {
+    setBusy(false);
+    setProblem(needsPasskey(error) ? PASSKEY_REQUIRED : error instanceof ApiError && error.status === 400 ? error.message : UNREACHABLE);
+  };
+
+  const onAdd = (event: SyntheticEvent<HTMLFormElement>): void => {
+    event.preventDefault();
+    const therapistId = formText(new FormData(event.currentTarget), "therapist");
+    const therapist = addable.find((t) => t.user_id === therapistId);
+    if (therapist === undefined) {
+      setProblem("Choose a therapist to add.");
+      return;
+    }
+    setBusy(true);
+    setProblem(null);
+    addToCareTeam(client.client_id, therapist.user_id).then(() => {
+      setBusy(false);
+      onChanged(`${therapist.display_name} is now on ${name}'s care team.`);
+    }, failed);
+  };
+
+  const remove = (): void => {
+    if (removing === null) return;
+    const therapist = removing;
+    setBusy(true);
+    setProblem(null);
+    removeFromCareTeam(client.client_id, therapist.user_id).then(() => {
+      setBusy(false);
+      setRemoving(null);
+      onChanged(`${therapist.display_name} is no longer on ${name}'s care team.`);
+    }, failed);
+  };
+
+  return (
+    <li className="care-team">
+      <h3>{name}</h3>
+      {client.team.length === 0 ? (
+        <p className="empty">Nobody is on {name}&apos;s care team.</p>
+      ) : (
+        <ul className="access-list" aria-label={`${name}'s care team`}>
+          {client.team.map((t) => (
+            <li key={t.user_id} className="session-item">
+              <span>{t.display_name}</span>
+              <button
+                type="button"
+                className="button button-small button-quiet"
+                disabled={busy}
+                onClick={() => {
+                  setProblem(null);
+                  setRemoving(t);
+                }}
+              >
+                Remove {t.display_name}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {removing !== null && (
+        <div role="alertdialog" aria-modal="false" aria-labelledby={confirmTitleId} className="confirm">
+          <p id={confirmTitleId}>
+            Remove {removing.display_name} from {name}&apos;s care team? They stop seeing {name}&apos;s messages at once,
+            including earlier ones.
+          </p>
+          <button type="button" className="button" disabled={busy} onClick={remove}>
+            Yes, remove {removing.display_name}
+          </button>{" "}
+          <button
+            type="button"
+            className="button button-quiet"
+            disabled={busy}
+            onClick={() => {
+              setRemoving(null);
+            }}
+          >
+            Keep {removing.display_name}
+          </button>
+        </div>
+      )}
+      {addable.length > 0 && (
+        <form onSubmit={onAdd} noValidate aria-label={`Add a therapist to ${name}'s care team`} className="inline-form">
+          <label htmlFor={selectId}>Therapist to add</label>
+          <select id={selectId} name="therapist" defaultValue={addable[0]?.user_id}>
+            {addable.map((t) => (
+              <option key={t.user_id} value={t.user_id}>
+                {t.display_name}
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="button button-small" disabled={busy}>
+            Add therapist
+          </button>
+        </form>
+      )}
+      <Problem problem={problem} />
+    </li>
+  );
+}
+
+function CareTeamsSection({ practiceId }: { practiceId: string }) {
+  const [teams, setTeams] = useState<CareTeams | null>(null);
+  const [round, setRound] = useState(0);
+  const [done, setDone] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    fetchCareTeams(practiceId).then(
+      (t) => {
+        if (live) setTeams(t);
+      },
+      () => {
+        if (live) setProblem("The care teams could not be loaded just now.");
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [practiceId, round]);
+
+  return (
+    <section aria-labelledby="care-teams-title">
+      <h2 id="care-teams-title">Care teams</h2>
+      <p className="muted">
+        The therapists on a client&apos;s care team read and write that client&apos;s messages. Someone you add sees
+        earlier messages once a member of the conversation opens it.
+      </p>
+      <p role="status" className="status">
+        {done}
+      </p>
+      <Problem problem={problem} />
+      {teams === null && problem === null && <p className="status">Loading…</p>}
+      {teams?.clients.length === 0 && <p className="empty">No clients yet.</p>}
+      {teams !== null && teams.clients.length > 0 && (
+        <ul className="plain-list" aria-label="Care teams">
+          {teams.clients.map((c) => (
+            <ClientCareTeam
+              key={c.client_id}
+              client={c}
+              therapists={teams.therapists}
+              onChanged={(msg) => {
+                setDone(msg);
+                setRound((r) => r + 1);
+              }}
+            />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 // ---- Page ----------------------------------------------------------------------------------
 
 export function TeamPage() {
@@ -566,6 +828,12 @@ export function TeamPage() {
     <section className="page">
       <h1>Team</h1>
       <Invitations info={info} />
+      {privileged && (
+        <>
+          <CareTeamsSection practiceId={info.practiceId} />
+          <CrisisResources practiceId={info.practiceId} />
+        </>
+      )}
       {session === null ? (
         <p className="notice">
           <Link to={ROUTES.signIn}>Unlock your account</Link> to confirm new people and help with account recovery.
