@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from quietroom.audit.models import AuditEvent, Outcome
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
-from quietroom.crypto.items import RecipientKey
+from quietroom.crypto.items import RecipientKey, revise_inline
+from quietroom.crypto.practice import PracticeKeys
 from quietroom.messaging.models import Conversation, ConversationItem, ItemWrap
 from tests.directory.world import World, give_keys, uuid7
 from tests.harness.personas import Personas
@@ -52,7 +53,9 @@ def test_therapist_sends_and_client_reads(world: World, personas: Personas) -> N
     assert response.status_code == 201, response.json()
     ack = response.json()
     item_id = json.loads(data)["hdr"]["item_id"]
-    assert ack["seq"] == 1 and ack["item_id"] == item_id and isinstance(ack["received_at"], int)
+    assert ack["seq"] == 1
+    assert ack["item_id"] == item_id
+    assert isinstance(ack["received_at"], int)
     [event] = AuditEvent.objects.filter(action="conversation.item.created")
     assert (event.actor_id, event.client_id, event.object_id) == (
         personas.therapist.user.pk, personas.client.membership.pk, item_id
@@ -64,15 +67,18 @@ def test_therapist_sends_and_client_reads(world: World, personas: Personas) -> N
     body = got.json()
     assert body["last_seq"] == 1
     [stored] = body["items"]
-    assert stored["seq"] == 1 and stored["received_at"] == ack["received_at"]
+    assert stored["seq"] == 1
+    assert stored["received_at"] == ack["received_at"]
     # Only the caller's own wrap comes back, and the item still checks out byte for byte.
     assert [w["id"] for w in stored["item"]["wraps"]] == [str(personas.client.user.pk)]
     sent = json.loads(data)
     assert stored["item"]["hdr"] == sent["hdr"]
-    assert stored["item"]["body"] == sent["body"] and stored["item"]["sig"] == sent["sig"]
+    assert stored["item"]["body"] == sent["body"]
+    assert stored["item"]["sig"] == sent["sig"]
     assert stored["grants"] == []
     read = AuditEvent.objects.get(action="conversation.items.read")
-    assert read.reason == "after=0 count=1" and read.actor_id == personas.client.user.pk
+    assert read.reason == "after=0 count=1"
+    assert read.actor_id == personas.client.user.pk
 
 
 def test_client_sends_too(world: World, personas: Personas) -> None:
@@ -91,10 +97,12 @@ def test_retry_is_idempotent_and_other_bytes_conflict(world: World, personas: Pe
     # Same upload, other spacing and key order: the same item, the first answer.
     respaced = json.dumps(dict(reversed(list(json.loads(data).items()))), indent=1).encode()
     again = post_item(therapist, cid, respaced)
-    assert again.status_code == 200 and again.json() == first.json()
+    assert again.status_code == 200
+    assert again.json() == first.json()
     other = seal_message(world, "therapist", "Twice", item_id=item_id)
     conflict = post_item(therapist, cid, other)
-    assert conflict.status_code == 409 and conflict.json()["error"]["code"] == "conflict"
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "conflict"
     assert ConversationItem.objects.count() == 1
     assert AuditEvent.objects.filter(action="conversation.item.created").count() == 1
 
@@ -106,12 +114,14 @@ def test_catch_up_in_order_without_duplicates(world: World, personas: Personas) 
         who, sender = (("therapist", therapist), ("client", client))[n % 2]
         assert post_item(sender, cid, seal_message(world, who, f"m{n}")).status_code == 201
     page = client.get(f"/api/conversations/{cid}/items", {"after": 1, "limit": 2}).json()
-    assert [i["seq"] for i in page["items"]] == [2, 3] and page["last_seq"] == 5
+    assert [i["seq"] for i in page["items"]] == [2, 3]
+    assert page["last_seq"] == 5
     rest = client.get(f"/api/conversations/{cid}/items", {"after": 3}).json()
     assert [i["seq"] for i in rest["items"]] == [4, 5]
     assert client.get(f"/api/conversations/{cid}/items", {"after": 5}).json()["items"] == []
     bad = client.get(f"/api/conversations/{cid}/items", {"limit": 0})
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid"
     assert Conversation.objects.get().last_seq == 5
 
 
@@ -134,7 +144,7 @@ def _short_body(obj: Json) -> None:
 Case = Callable[[World, Personas], bytes]
 
 
-def _no_prk(w: World, p: Personas) -> bytes:
+def _no_prk(w: World, _p: Personas) -> bytes:
     return _mutated(
         seal_message(w, "therapist", "x"),
         lambda o: o["hdr"]["recipients"].pop(
@@ -143,15 +153,13 @@ def _no_prk(w: World, p: Personas) -> bytes:
     )
 
 
-def _old_prk(w: World, p: Personas) -> bytes:
-    from quietroom.crypto.practice import PracticeKeys
-
+def _old_prk(w: World, _p: Personas) -> bytes:
     stale = PracticeKeys.generate(w.practice.id)
     return upload_bytes(seal_item(w, "therapist", "x", prk_pub=stale.prk_pub).item)
 
 
 def _with_recipient(who: str) -> Case:
-    def case(w: World, p: Personas) -> bytes:
+    def case(w: World, _p: Personas) -> bytes:
         extra = w.member(who)
         recipients = [*recipients_for(w), RecipientKey(extra.user.pk, extra.keys.aek_pub)]
         return upload_bytes(seal_item(w, "therapist", "x", recipients=recipients).item)
@@ -160,7 +168,7 @@ def _with_recipient(who: str) -> Case:
 
 
 def _without(who: str) -> Case:
-    def case(w: World, p: Personas) -> bytes:
+    def case(w: World, _p: Personas) -> bytes:
         drop = w.member(who).user.pk
         recipients = [r for r in recipients_for(w) if r.user_id != drop]
         return upload_bytes(seal_item(w, "therapist", "x", recipients=recipients).item)
@@ -188,10 +196,10 @@ def _stale_key(w: World, p: Personas) -> bytes:
 
 REFUSALS: dict[str, tuple[Case, str]] = {
     "wrong practice": (
-        lambda w, p: upload_bytes(seal_item(w, "therapist", "x", practice_id=uuid.uuid4()).item),
+        lambda w, _p: upload_bytes(seal_item(w, "therapist", "x", practice_id=uuid.uuid4()).item),
         "E_CERT",
     ),
-    "author is not the uploader": (lambda w, p: seal_message(w, "client", "x"), "E_CERT"),
+    "author is not the uploader": (lambda w, _p: seal_message(w, "client", "x"), "E_CERT"),
     "no prk recipient": (_no_prk, "E_SCHEMA"),
     "old prk": (_old_prk, "E_SCHEMA"),
     "non-participant recipient": (_with_recipient("other_therapist"), "E_NOT_RECIPIENT"),
@@ -200,13 +208,16 @@ REFUSALS: dict[str, tuple[Case, str]] = {
     "client missing": (_without("client"), "E_NOT_RECIPIENT"),
     "author missing": (_without("therapist"), "E_NOT_RECIPIENT"),
     "stale key_id": (_stale_key, "E_SCHEMA"),
-    "bad signature": (lambda w, p: _mutated(seal_message(w, "therapist", "x"), _flip_sig), "E_SIG"),
+    "bad signature": (
+        lambda w, _p: _mutated(seal_message(w, "therapist", "x"), _flip_sig),
+        "E_SIG",
+    ),
     "bad body length": (
-        lambda w, p: _mutated(seal_message(w, "therapist", "x"), _short_body),
+        lambda w, _p: _mutated(seal_message(w, "therapist", "x"), _short_body),
         "E_SCHEMA",
     ),
     "type not allowed": (
-        lambda w, p: upload_bytes(seal_item(w, "therapist", "x", item_type="note").item),
+        lambda w, _p: upload_bytes(seal_item(w, "therapist", "x", item_type="note").item),
         "E_SCHEMA",
     ),
     "message in another chart": (
@@ -215,18 +226,16 @@ REFUSALS: dict[str, tuple[Case, str]] = {
         ),
         "E_SCHEMA",
     ),
-    "not json": (lambda w, p: b"{nope", "E_SCHEMA"),
+    "not json": (lambda _w, _p: b"{nope", "E_SCHEMA"),
     "unknown field": (
-        lambda w, p: _mutated(seal_message(w, "therapist", "x"), lambda o: o.update(extra=1)),
+        lambda w, _p: _mutated(seal_message(w, "therapist", "x"), lambda o: o.update(extra=1)),
         "E_SCHEMA",
     ),
 }
 
 
 @pytest.mark.parametrize("case", REFUSALS)
-def test_refusals_answer_400_and_write_nothing(
-    world: World, personas: Personas, case: str
-) -> None:
+def test_refusals_answer_400_and_write_nothing(world: World, personas: Personas, case: str) -> None:
     make, code = REFUSALS[case]
     data = make(world, personas)
     response = post_item(api(personas.therapist.user), conversation_id(world), data)
@@ -240,8 +249,6 @@ def test_refusals_answer_400_and_write_nothing(
 
 
 def test_revision_above_zero_is_refused(world: World, personas: Personas) -> None:
-    from quietroom.crypto.items import revise_inline
-
     sealed = seal_item(world, "therapist", "x")
     revised = revise_inline(
         sealed.item,
@@ -251,7 +258,8 @@ def test_revision_above_zero_is_refused(world: World, personas: Personas) -> Non
         reviser=world.member("therapist").keys,
         created_at=sealed.item.hdr.created_at + 1,
     )
-    response = post_item(api(personas.therapist.user), conversation_id(world), upload_bytes(revised))
+    therapist = api(personas.therapist.user)
+    response = post_item(therapist, conversation_id(world), upload_bytes(revised))
     assert response.status_code == 400
     assert response.json()["error"]["code"].startswith("E_")
     assert nothing_stored()

@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from quietroom.accounts.middleware import expiry_reason
+from quietroom.audit.services import Origin, coarse_address
+from quietroom.crypto import envelope
+from quietroom.messaging import services as messaging
+from quietroom.messaging.access import conversation_for
 from quietroom.realtime.sessions import session_group, user_group
 
 MAX_FRAME_BYTES = 64 * 1024
@@ -24,9 +29,29 @@ def _expired(session: Any) -> bool:
     return expiry_reason(session, time.time()) is not None
 
 
+def _uuid(value: object) -> UUID | None:
+    if not isinstance(value, str) or len(value) != 36:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def _store(user: Any, client_id: UUID, data: bytes, origin: Origin) -> dict[str, Any]:
+    access = conversation_for(user, client_id, action="conversation.item.created", origin=origin)
+    if access is None:
+        return {"type": "refused", "code": "not_found", "message": "Nothing was found here."}
+    try:
+        ack, _ = messaging.store_item(access, data, origin)
+    except messaging.Refused as exc:
+        return {"type": "refused", "code": exc.code, "message": exc.message}
+    return {"type": "ack", **ack.as_json()}
+
+
 class EventsConsumer(AsyncWebsocketConsumer):
-    """One connection per signed-in tab. Today it answers `ping`; later capabilities push
-    sealed items and call signalling through it."""
+    """One connection per signed-in tab: `ping`, and messaging's `send` and pushed frames
+    (docs/api/messaging.md); call signalling comes later."""
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -75,7 +100,52 @@ class EventsConsumer(AsyncWebsocketConsumer):
                 return
             await self.send_json({"type": "pong", "id": message.get("id", 0)})
             return
+        if message["type"] == "send":
+            await self._send_item(message)
+            return
         await self.send_json({"type": "error", "code": "unknown_type"})
+
+    async def _send_item(self, message: dict[str, Any]) -> None:
+        """`send` (docs/api/messaging.md): the same store as `POST …/items`, answered with
+        `ack` or `refused` for its `ref`."""
+        ref = message.get("ref")
+        client_id = _uuid(message.get("client_id"))
+        if (
+            set(message) != {"type", "ref", "client_id", "item"}
+            or not isinstance(ref, int)
+            or isinstance(ref, bool)
+            or not 0 <= ref < 2**53
+            or client_id is None
+            or not isinstance(message["item"], dict)
+        ):
+            await self.send_json({"type": "error", "code": "invalid", "for": "send"})
+            return
+        answer = await database_sync_to_async(_store)(
+            self.scope["user"], client_id, envelope.dumps(message["item"]), self._origin()
+        )
+        await self.send_json({**answer, "ref": ref})
+
+    def _origin(self) -> Origin:
+        client = self.scope.get("client") or ("", 0)
+        headers = dict(self.scope.get("headers") or [])
+        agent = headers.get(b"user-agent", b"").decode("latin-1")[:200]
+        return Origin(address=coarse_address(str(client[0])), user_agent=agent)
+
+    async def messaging_item(self, event: dict[str, Any]) -> None:
+        """A new item for this user, already reduced to their wraps (JSON text or None)."""
+        item = event.get("item")
+        head = json.dumps(
+            {"type": "item", "client_id": event["client_id"], "seq": event["seq"]},
+            separators=(",", ":"),
+        )
+        # The item is JSON text already: splice it in rather than parse and re-dump it.
+        await self.send(text_data=f'{head[:-1]},"item":{item if item is not None else "null"}}}')
+
+    async def messaging_read(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "read", "client_id": event["client_id"], "seq": event["seq"]})
+
+    async def messaging_closed(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "conversation.closed", "client_id": event["client_id"]})
 
     async def disconnect(self, code: int) -> None:
         for group in getattr(self, "groups_joined", []):
