@@ -22,6 +22,10 @@ import { VerifyPage } from "../pages/VerifyPage";
 import { ForgotPasswordPage } from "../pages/ForgotPasswordPage";
 import { ResetPasswordPage } from "../pages/ResetPasswordPage";
 import { RecoverPage } from "../pages/RecoverPage";
+import { MessagesPage } from "../pages/MessagesPage";
+import { ConversationPage } from "../pages/ConversationPage";
+import { LiveProvider } from "./messaging/live";
+import { QuickExitButton, useQuickExit } from "./messaging/QuickExit";
 
 const TITLES: Record<string, string> = {
   [ROUTES.home]: "Quietroom",
@@ -38,6 +42,8 @@ const TITLES: Record<string, string> = {
   [ROUTES.forgotPassword]: "Forgot your password · Quietroom",
   [ROUTES.resetPassword]: "Choose a new password · Quietroom",
   [ROUTES.recover]: "Recover your account · Quietroom",
+  [ROUTES.messages]: "Messages · Quietroom",
+  [ROUTES.conversation]: "Conversation · Quietroom",
 };
 
 // "unknown": the session could not be asked for (offline, unexpected answer).
@@ -85,6 +91,10 @@ function Page({
       return <ResetPasswordPage />;
     case ROUTES.recover:
       return <RecoverPage onRecovered={onSessionChange} />;
+    case ROUTES.messages:
+      return <MessagesPage />;
+    case ROUTES.conversation:
+      return <ConversationPage />;
     default:
       return <NotFoundPage />;
   }
@@ -101,6 +111,7 @@ function Navigation({ state, onSignOut }: { state: SessionState; onSignOut: () =
   };
   return (
     <nav aria-label="Main">
+      {session !== null && <Link to={ROUTES.messages}>Messages</Link>}
       {session !== null && isClient(session) && <Link to={ROUTES.myAccess}>Who has seen my file</Link>}
       {session !== null && isStaff(session) && <Link to={ROUTES.team}>Team</Link>}
       {session !== null && <Link to={ROUTES.verify}>Verify keys</Link>}
@@ -134,7 +145,9 @@ const OPEN_WHILE_LOCKED: ReadonlySet<string> = new Set([
 export function App() {
   return (
     <KeysProvider>
-      <Shell />
+      <LiveProvider>
+        <Shell />
+      </LiveProvider>
     </KeysProvider>
   );
 }
@@ -175,6 +188,9 @@ function Shell() {
   }, []);
 
   const info = sessionState.kind === "signed-in" ? accountInfo(sessionState.session) : null;
+  // Quick exit is for clients (someone nearby may be watching); shown on every page.
+  const showQuickExit = sessionState.kind === "signed-in" && isClient(sessionState.session);
+  const quickExit = useQuickExit(showQuickExit);
 
   // Staff enrol a second factor before anything else (docs/api/keys.md "Gates"); an account
   // whose keys wait for recovery goes to the recovery page.
@@ -238,6 +254,7 @@ function Shell() {
           Quietroom
         </Link>
         <Navigation state={sessionState} onSignOut={signOut} />
+        {showQuickExit && <QuickExitButton onExit={quickExit} />}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         <Page path={pathname} info={info} onSessionChange={refreshSession} />

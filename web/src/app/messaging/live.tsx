@@ -1,0 +1,67 @@
+// One live connection per tab while the keys are unlocked, shared by the inbox and the
+// conversation page. Pages subscribe to frames and to "(re)connected", after which they catch
+// up over HTTP. Drafts are forgotten with the keys.
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import type { ServerFrame } from "../../api/messaging";
+import { useKeySession } from "../keys/context";
+import { forgetDrafts } from "./drafts";
+import { EventSocket, type SocketStatus } from "./socket";
+
+type FrameListener = (frame: ServerFrame) => void;
+type ConnectListener = () => void;
+
+interface Live {
+  readonly status: SocketStatus;
+  /** Returns the unsubscribe function. */
+  subscribe(onFrame: FrameListener, onConnected?: ConnectListener): () => void;
+}
+
+const LiveContext = createContext<Live>({ status: "stopped", subscribe: () => () => undefined });
+
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const session = useKeySession();
+  const userId = session?.userId ?? null;
+  const [status, setStatus] = useState<SocketStatus>("stopped");
+  const frames = useRef(new Set<FrameListener>());
+  const connects = useRef(new Set<ConnectListener>());
+
+  useEffect(() => {
+    if (userId === null) {
+      forgetDrafts();
+      return;
+    }
+    const socket = new EventSocket({
+      onFrame: (frame) => {
+        for (const l of [...frames.current]) l(frame);
+      },
+      onConnected: () => {
+        for (const l of [...connects.current]) l();
+      },
+      onStatus: setStatus,
+    });
+    socket.start();
+    return () => {
+      socket.stop();
+    };
+  }, [userId]);
+
+  const live = useMemo<Live>(
+    () => ({
+      status,
+      subscribe: (onFrame, onConnected) => {
+        frames.current.add(onFrame);
+        if (onConnected !== undefined) connects.current.add(onConnected);
+        return () => {
+          frames.current.delete(onFrame);
+          if (onConnected !== undefined) connects.current.delete(onConnected);
+        };
+      },
+    }),
+    [status],
+  );
+  return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
+}
+
+export function useLive(): Live {
+  return useContext(LiveContext);
+}

@@ -1,0 +1,131 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../api/client";
+import { newUuidV7, openItem, sealItem, type ItemUpload } from "../../crypto";
+import { author, makeWorld, outsider } from "../../crypto/testing/world";
+import { SendRefused, openForView, sendUntilAcknowledged } from "./conversation";
+import { decodeMessage, encodeMessage, textProblem } from "./payload";
+import { highestSeq, mergeBySeq } from "./timeline";
+import type { Ack, ConversationContext, StoredItem } from "./types";
+
+describe("the timeline", () => {
+  it("keeps one entry per seq, in seq order, whatever the arrival order", () => {
+    const a = mergeBySeq([], [{ seq: 3, v: "c" }, { seq: 1, v: "a" }]);
+    const b = mergeBySeq(a, [{ seq: 2, v: "b" }, { seq: 3, v: "dup" }, { seq: 1, v: "dup" }]);
+    expect(b).toEqual([{ seq: 1, v: "a" }, { seq: 2, v: "b" }, { seq: 3, v: "c" }]);
+    expect(highestSeq(b)).toBe(3);
+    expect(highestSeq([])).toBe(0);
+    expect(a).toHaveLength(2); // not changed by the second merge
+  });
+});
+
+describe("message payloads", () => {
+  it("pad to 256 bytes and read back", () => {
+    for (const text of ["hi", "ü".repeat(300), "line\nbreak \"quoted\""]) {
+      const p = encodeMessage(text);
+      expect(p.length % 256).toBe(0);
+      expect(decodeMessage(p)).toBe(text);
+    }
+    expect(decodeMessage(new TextEncoder().encode("[1]"))).toBeNull();
+    expect(decodeMessage(new TextEncoder().encode('{"text": 5}'))).toBeNull();
+    expect(decodeMessage(new Uint8Array([0xff]))).toBeNull();
+  });
+
+  it("refuse empty and over-long texts", () => {
+    expect(textProblem("  \n")).not.toBeNull();
+    expect(textProblem("x".repeat(10_000))).toBeNull();
+    expect(textProblem("😀".repeat(10_000))).toBeNull(); // code points, as the server counts
+    expect(textProblem("x".repeat(10_001))).not.toBeNull();
+  });
+});
+
+async function storedMessage(text: string): Promise<{ stored: StoredItem; w: Awaited<ReturnType<typeof makeWorld>> }> {
+  const w = await makeWorld();
+  const sealed = await sealItem(
+    {
+      practiceId: w.practiceId,
+      chartId: newUuidV7(),
+      type: "message",
+      author: author(w, "alice"),
+      recipients: [w.recipient("alice"), w.recipient("bob"), w.prkRecipient()],
+      createdAt: Date.now(),
+    },
+    encodeMessage(text),
+  );
+  sealed.cek.drop();
+  return { stored: { seq: 1, received_at: 1, item: sealed.upload, grants: [] }, w };
+}
+
+function fakeCtx(open: ConversationContext["openContext"]): ConversationContext {
+  return {
+    openContext: open,
+    recipients: () => Promise.resolve([]),
+    send: () => Promise.reject(new Error("unused")),
+  } as unknown as ConversationContext;
+}
+
+describe("opening for display", () => {
+  it("opens a sealed message for its recipient", async () => {
+    const { stored, w } = await storedMessage("Hello Sam");
+    const view = await openForView(fakeCtx(() => Promise.resolve(w.readerCtx("bob"))), stored);
+    expect(view).toEqual({ kind: "text", text: "Hello Sam" });
+    const opened = await openItem(stored.item, w.prkCtx());
+    expect(decodeMessage(opened.payload)).toBe("Hello Sam");
+    opened.cek.drop();
+  });
+
+  it("turns any failure into a neutral code, never a throw", async () => {
+    const { stored, w } = await storedMessage("secret");
+    const stranger = await outsider();
+    const ctx = fakeCtx(() => Promise.resolve(w.readerCtx("carol")));
+    expect(await openForView(ctx, stored)).toEqual({ kind: "failed", code: "E_NOT_RECIPIENT" });
+    const wrongKey = fakeCtx(() =>
+      Promise.resolve({ ...w.readerCtx("bob"), reader: { kind: "user", id: w.users.bob?.userId ?? "", keyPair: stranger.keyPair, pub: stranger.pub } }),
+    );
+    expect(await openForView(wrongKey, stored)).toEqual({ kind: "failed", code: "E_WRAP" });
+    const tampered: StoredItem = { ...stored, item: { ...stored.item, sig: stored.item.sig.replace(/^./u, (c) => (c === "A" ? "B" : "A")) } };
+    expect((await openForView(fakeCtx(() => Promise.resolve(w.readerCtx("bob"))), tampered)).kind).toBe("failed");
+  });
+});
+
+describe("sending", () => {
+  const upload = { hdr: { item_id: "x" } } as unknown as ItemUpload;
+  const ack: Ack = { seq: 7, item_id: "x", received_at: 1 };
+  const noWait = (): Promise<void> => Promise.resolve();
+
+  it("retries the same bytes until acknowledged", async () => {
+    const seen: string[] = [];
+    let calls = 0;
+    const post = (_c: string, up: ItemUpload): Promise<Ack> => {
+      seen.push(JSON.stringify(up));
+      calls++;
+      if (calls === 1) return Promise.reject(new TypeError("Failed to fetch"));
+      if (calls === 2) return Promise.reject(new ApiError(503, "unavailable", "Try later"));
+      return Promise.resolve(ack);
+    };
+    expect(await sendUntilAcknowledged("c", upload, post, noWait)).toEqual(ack);
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(1);
+  });
+
+  it("stops at a refusal and says why", async () => {
+    let calls = 0;
+    const post = (): Promise<Ack> => {
+      calls++;
+      return Promise.reject(new ApiError(400, "E_SIG", "The signature does not check out."));
+    };
+    const error: unknown = await sendUntilAcknowledged("c", upload, post, noWait).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SendRefused);
+    expect((error as SendRefused).code).toBe("E_SIG");
+    expect(calls).toBe(1);
+  });
+
+  it("gives up after the last attempt", async () => {
+    let calls = 0;
+    const post = (): Promise<Ack> => {
+      calls++;
+      return Promise.reject(new TypeError("Failed to fetch"));
+    };
+    await expect(sendUntilAcknowledged("c", upload, post, noWait, 3)).rejects.toBeInstanceOf(TypeError);
+    expect(calls).toBe(3);
+  });
+});

@@ -1,0 +1,177 @@
+// The live connection to `/ws/events` (docs/api/websocket.md): reconnects with backoff, checks
+// liveness with pings, and tells its owner each time a connection is (re)established so the
+// owner can catch up over HTTP (`items?after=`): a push missed while offline is never lost,
+// because the catch-up, not the push, is what guarantees completeness.
+import { parseFrame, type ServerFrame } from "../../api/messaging";
+
+export interface EventSocketOptions {
+  readonly onFrame: (frame: ServerFrame) => void;
+  /** After every `hello`: the first connection and each reconnection. */
+  readonly onConnected: () => void;
+  readonly onStatus?: (status: SocketStatus) => void;
+  /** For tests: the socket constructor and the URL. */
+  readonly create?: (url: string) => WebSocket;
+  readonly url?: string;
+}
+
+export type SocketStatus = "connecting" | "open" | "offline" | "stopped";
+
+const PING_EVERY_MS = 25_000;
+const PONG_WITHIN_MS = 10_000;
+const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
+/** The server closes with 4401 when nobody is signed in: retrying would not help. */
+const SIGNED_OUT_CLOSE = 4401;
+
+export function eventsUrl(): string {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}/ws/events`;
+}
+
+export class EventSocket {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private stopped = false;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingId = 0;
+
+  constructor(private readonly options: EventSocketOptions) {}
+
+  start(): void {
+    this.stopped = false;
+    window.addEventListener("online", this.onOnline);
+    window.addEventListener("offline", this.onOffline);
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.removeEventListener("online", this.onOnline);
+    window.removeEventListener("offline", this.onOffline);
+    this.drop();
+    this.options.onStatus?.("stopped");
+  }
+
+  /** Sends a frame if connected; returns whether it went out. */
+  send(frame: Record<string, unknown>): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private readonly onOnline = (): void => {
+    // Back online: connect now rather than at the end of a long backoff.
+    if (this.stopped) return;
+    this.attempt = 0;
+    this.drop();
+    this.connect();
+  };
+
+  private readonly onOffline = (): void => {
+    // The socket may linger half-open while offline; closing it makes the next connect (and so
+    // the catch-up) happen as soon as the network returns.
+    this.drop();
+    this.options.onStatus?.("offline");
+  };
+
+  private connect(): void {
+    if (this.stopped || this.ws !== null) return;
+    if (typeof navigator !== "undefined" && !navigator.onLine) {
+      this.options.onStatus?.("offline");
+      return;
+    }
+    this.options.onStatus?.("connecting");
+    let ws: WebSocket;
+    try {
+      ws = (this.options.create ?? ((u) => new WebSocket(u)))(this.options.url ?? eventsUrl());
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.onmessage = (event: MessageEvent) => {
+      if (this.ws !== ws) return;
+      const frame = parseFrame(event.data);
+      if (frame === null) return; // not ours to guess at
+      if (frame.type === "hello") {
+        this.attempt = 0;
+        this.startPings();
+        this.options.onStatus?.("open");
+        this.options.onConnected();
+        return;
+      }
+      if (frame.type === "pong") {
+        clearTimeout(this.pongTimer);
+        this.pongTimer = undefined;
+        return;
+      }
+      this.options.onFrame(frame);
+    };
+    ws.onclose = (event: CloseEvent) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.stopPings();
+      if (event.code === SIGNED_OUT_CLOSE) {
+        this.stopped = true;
+        this.options.onStatus?.("stopped");
+        return;
+      }
+      this.scheduleRetry();
+    };
+    ws.onerror = () => {
+      // onclose follows and schedules the retry
+    };
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped) return;
+    const base = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)] ?? 30_000;
+    this.attempt++;
+    const jitter = crypto.getRandomValues(new Uint16Array(1))[0] ?? 0;
+    const delay = base / 2 + (jitter / 65535) * (base / 2); // jitter: not every tab at once
+    clearTimeout(this.retryTimer);
+    this.options.onStatus?.("connecting");
+    this.retryTimer = setTimeout(() => {
+      this.connect();
+    }, delay);
+  }
+
+  private startPings(): void {
+    this.stopPings();
+    this.pingTimer = setInterval(() => {
+      this.pingId++;
+      if (!this.send({ type: "ping", id: this.pingId })) return;
+      clearTimeout(this.pongTimer);
+      this.pongTimer = setTimeout(() => {
+        // No answer: the connection is dead even if the browser has not noticed.
+        this.drop();
+        this.scheduleRetry();
+      }, PONG_WITHIN_MS);
+    }, PING_EVERY_MS);
+  }
+
+  private stopPings(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongTimer);
+    this.pingTimer = undefined;
+    this.pongTimer = undefined;
+  }
+
+  private drop(): void {
+    clearTimeout(this.retryTimer);
+    this.stopPings();
+    const ws = this.ws;
+    this.ws = null;
+    if (ws !== null) {
+      ws.onmessage = null;
+      ws.onclose = null;
+      ws.onerror = null;
+      try {
+        ws.close(1000);
+      } catch {
+        // already closing
+      }
+    }
+  }
+}
