@@ -27,9 +27,17 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "Nothing was found here."
 AUDITED: dict[str, str] = {
     "api/clients/<client_id>": "client.profile.read",
     "api/practices/<practice_id>/directory": "directory.read (tests/directory/)",
+    "api/conversations/<client_id>": "conversation.open (tests/messaging/)",
+    "api/conversations/<client_id>/items": (
+        "conversation.items.read, conversation.item.created (tests/messaging/)"
+    ),
+    "api/conversations/<client_id>/grants": "conversation.grant.created (tests/messaging/)",
     "api/practices/<practice_id>/care-teams": "care_team.read per client (tests/test_care_teams.py)",
 }
 NO_CLIENT_DATA: dict[str, str] = {
+    "api/conversations": "the caller's own conversation list: metadata, no item is read",
+    "api/conversations/<client_id>/read": "the caller's read mark; denials audited (messaging)",
+    "api/conversations/<client_id>/grants/needed": "item and user ids; denials audited (messaging)",
     "api/": "ninja's root: always 404",
     "api/openapi.json": "the API schema",
     "api/health": "liveness",
