@@ -27,6 +27,12 @@ NOT_FOUND = {"error": {"code": "not_found", "message": "Nothing was found here."
 AUDITED: dict[str, str] = {
     "api/clients/<client_id>": "client.profile.read",
     "api/practices/<practice_id>/directory": "directory.read (tests/directory/)",
+    # Attachments and care teams (tests/messaging/test_blobs.py, test_care_team.py).
+    "api/conversations/<client_id>/blobs": "conversation.blob.started",
+    "api/blobs/<blob_id>": "conversation.blob.read (and .uploaded, .abandoned)",
+    "api/blobs/<blob_id>/upload": "denied attempts as conversation.blob.upload",
+    "api/clients/<client_id>/care-team": "care_team.added",
+    "api/clients/<client_id>/care-team/<therapist_user_id>": "care_team.removed",
     "api/conversations/<client_id>": "conversation.open (tests/messaging/)",
     "api/conversations/<client_id>/items": (
         "conversation.items.read, conversation.item.created (tests/messaging/)"
@@ -39,6 +45,11 @@ NO_CLIENT_DATA: dict[str, str] = {
     "api/conversations/<client_id>/read": "the caller's read mark; denials audited (messaging)",
     "api/conversations/<client_id>/grants/needed": "item and user ids; denials audited (messaging)",
     "api/": "ninja's root: always 404",
+    "api/me/notifications": "the caller's own email choices (tests/messaging/test_settings.py)",
+    "api/practices/<practice_id>/messaging-settings": (
+        "the practice's public crisis resources: audited as practice.messaging_settings.changed"
+    ),
+    "api/quick-exit": "signs the caller out: audited as auth.logout",
     "api/openapi.json": "the API schema",
     "api/health": "liveness",
     "api/meta": "product name and version",

@@ -36,6 +36,8 @@ ANONYMOUS_ALLOWED: dict[str, str] = {
     "messages": "the messages page shell: static code; the APIs it calls need sign-in",
     "conversation": "the conversation page shell: static code; the APIs it calls need sign-in",
     "api/health": "load-balancer probe; answers only ok or unavailable",
+    "api/quick-exit": "quick exit must work for anyone: ends a session if any, no data",
+    "exit": "quick exit's blank page: static HTML, no script, no data",
     "api/meta": "product name and version, shown on pages before sign-in",
     "api/csp-report": "browsers post CSP violation reports without credentials",
     "api/transparency": "'How your data is protected' facts, readable before sign-in",

@@ -4,11 +4,14 @@ from django.urls import include, path
 
 from quietroom.api import api
 from quietroom.core import views
+from quietroom.messaging import views as messaging_views
 
 urlpatterns = [
     path("api/", api.urls),
     # Sign-in, MFA and session management: allauth's headless API for the browser client.
     path("_allauth/", include("quietroom.accounts.urls")),
+    # Quick exit's neutral landing page: plain HTML, not the web client (no script at all).
+    path("exit", messaging_views.exit_page),
     *[path(route.lstrip("/"), views.spa) for route in sorted(views.SPA_ROUTES)],
 ]
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from uuid import UUID
 
 from allauth.mfa.models import Authenticator
 from django.http import HttpRequest
@@ -42,10 +43,14 @@ OPEN: tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...] = (
     (None, re.compile(r"/api/keys/prelogin")),
     (None, re.compile(r"/api/invitations/open")),
     (None, re.compile(r"/api/setup/[^/]+")),
+    # Anyone must be able to leave in a hurry (docs/api/messaging.md, quick exit).
+    (frozenset({"POST"}), re.compile(r"/api/quick-exit")),
 )
 
 
 _PRACTICE = r"/api/practices/(?P<practice>[0-9a-f-]{36})"
+# A client's record: the practice is the client's (looked up, see passkey_practice).
+_CLIENT = r"/api/clients/(?P<client>[0-9a-f-]{36})"
 # (method, path pattern) an owner or admin may call only with a passkey.
 PASSKEY_ONLY: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("POST", re.compile(_PRACTICE + r"/certificates")),
@@ -53,6 +58,9 @@ PASSKEY_ONLY: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("GET", re.compile(_PRACTICE + r"/recovery-requests")),
     ("POST", re.compile(_PRACTICE + r"/recovery-requests/[^/]+/transfer")),
     ("POST", re.compile(_PRACTICE + r"/invitations")),
+    ("PUT", re.compile(_PRACTICE + r"/messaging-settings")),
+    ("POST", re.compile(_CLIENT + r"/care-team")),
+    ("DELETE", re.compile(_CLIENT + r"/care-team/[0-9a-f-]{36}")),
 )
 
 
@@ -61,7 +69,20 @@ def passkey_practice(method: str, path: str) -> str | None:
     for wanted, pattern in PASSKEY_ONLY:
         match = pattern.fullmatch(path)
         if method == wanted and match:
-            return match.group("practice")
+            found = match.groupdict()
+            if "client" in found:
+                try:
+                    client_id = UUID(found["client"])
+                except ValueError:
+                    return None  # not an id: the operation's own 400/404 answers
+                practice_id = (
+                    Membership.objects.filter(pk=client_id, role=Role.CLIENT)
+                    .values_list("practice_id", flat=True)
+                    .first()
+                )
+                # An unknown client: the operation's own 404 answers.
+                return str(practice_id) if practice_id else None
+            return found["practice"]
     return None
 
 
