@@ -58,7 +58,7 @@ function fakeServer(chunkMax: number, dropPut: (n: number) => boolean) {
     try {
       return Promise.resolve(handle(input, init));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error("fake server"));
     }
   });
   return { fetch, blobs, puts: () => puts };
