@@ -33,11 +33,11 @@ def _setup_django() -> None:
 def _prepare_database() -> None:
     from django.core.management import call_command
 
-    from quietroom.core.maintenance import refresh_statistics
+    from quietroom.core.maintenance import housekeeping
 
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createcachetable", verbosity=0)
-    refresh_statistics()
+    housekeeping()
 
 
 def _print_setup_link(*, force: bool) -> bool:
@@ -165,9 +165,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     cutoff = timezone.now() - timedelta(days=settings.CONFIG.audit_retention_days)
     deleted = services.purge_before(cutoff)
-    from quietroom.core.maintenance import refresh_statistics
+    from quietroom.core.maintenance import housekeeping
 
-    refresh_statistics()
+    housekeeping()
     print(f"deleted {deleted} events older than {cutoff:%Y-%m-%d} (retention)")
     return 0
 

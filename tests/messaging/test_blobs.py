@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from quietroom.audit.models import AuditEvent, Outcome
 from quietroom.core.body_limit import body_limit
+from quietroom.core.maintenance import housekeeping
 from quietroom.crypto.stream import ciphertext_length
 from quietroom.messaging import blobs
 from quietroom.messaging.access import conversation_for
@@ -448,3 +449,11 @@ def test_orphaned_uploads_are_deleted_after_a_day(personas: Personas) -> None:
     assert not blobs.blob_path(old).exists()
     assert blobs.blob_path(kept_attached).exists()
     assert blobs.blob_path(fresh).exists()
+
+
+def test_housekeeping_deletes_orphans(personas: Personas) -> None:
+    old, _ = upload(personas.client, personas.client.membership.pk)
+    Blob.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=2))
+    housekeeping()  # what `quietroom serve` and `quietroom audit purge` run
+    assert not Blob.objects.filter(pk=old).exists()
+    assert not blobs.blob_path(old).exists()
