@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import requests
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -24,6 +25,8 @@ from quietroom.messaging.access import conversation_for
 from quietroom.messaging.models import Blob, Conversation, ConversationItem, ItemGrant, ItemWrap
 from quietroom.practices.models import CareTeamMember
 from tests.harness.personas import Persona, Personas
+from tests.harness.server import AppServer
+from tests.messaging.live import CSRF_SECRET, cookie_header, session_for
 
 pytestmark = pytest.mark.django_db
 
@@ -457,3 +460,62 @@ def test_housekeeping_deletes_orphans(personas: Personas) -> None:
     housekeeping()  # what `quietroom serve` and `quietroom audit purge` run
     assert not Blob.objects.filter(pk=old).exists()
     assert not blobs.blob_path(old).exists()
+
+
+# --- through the real server (uvicorn, the ASGI body limit) ---------------------------------
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_chunks_through_the_real_server(personas: Personas, app_server: AppServer) -> None:
+    session = session_for(personas.client.user)
+    http = requests.Session()
+    http.headers.update(
+        {"Cookie": cookie_header(session), "X-CSRFToken": CSRF_SECRET, "Origin": app_server.url}
+    )
+    base = app_server.url
+    client_id = personas.client.membership.pk
+    started = http.post(f"{base}/api/conversations/{client_id}/blobs", json={"size": 9 * MIB})
+    assert started.status_code == 201, started.text
+    blob_id, length = started.json()["blob_id"], started.json()["length"]
+    octets = {"Content-Type": OCTETS}
+    chunk = os.urandom(8 * MIB)
+    first = http.put(f"{base}/api/blobs/{blob_id}?offset=0", data=chunk, headers=octets)
+    assert first.json() == {"received": 8 * MIB, "length": length}
+
+    def streamed(size: int) -> Any:  # no Content-Length: only the ASGI guard can count it
+        sent = 0
+        while sent < size:
+            piece = min(MIB, size - sent)
+            sent += piece
+            yield b"y" * piece
+
+    too_big = http.put(
+        f"{base}/api/blobs/{blob_id}?offset={8 * MIB}",
+        data=streamed(8 * MIB + 64 * 1024 + 1),
+        headers=octets,
+    )
+    assert too_big.status_code == 413
+    rest = os.urandom(length - 8 * MIB)
+    last = http.put(
+        f"{base}/api/blobs/{blob_id}?offset={8 * MIB}", data=streamed_bytes(rest), headers=octets
+    )
+    assert last.json() == {"received": length, "length": length}
+    assert blobs.blob_path(uuid.UUID(blob_id)).read_bytes() == chunk + rest
+    # An item upload may be up to 2 MiB (refused here for what it is, not for its size).
+    item = http.post(
+        f"{base}/api/conversations/{client_id}/items",
+        data=b"{" + b" " * (int(1.25 * MIB)) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert item.status_code == 400
+    elsewhere = http.put(
+        f"{base}/api/me/notifications",
+        data=b" " * (MIB + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    assert elsewhere.status_code == 413
+
+
+def streamed_bytes(data: bytes) -> Any:
+    for start_at in range(0, len(data), MIB):
+        yield data[start_at : start_at + MIB]
