@@ -519,3 +519,9 @@ def test_chunks_through_the_real_server(personas: Personas, app_server: AppServe
 def streamed_bytes(data: bytes) -> Any:
     for start_at in range(0, len(data), MIB):
         yield data[start_at : start_at + MIB]
+
+
+def test_the_largest_upload_fits_the_item_checks(settings: Any) -> None:
+    largest = settings.CONFIG.attachment_max_mib * MIB
+    assert blobs.max_size() == largest
+    assert blobs.max_length() == ciphertext_length(largest) > largest

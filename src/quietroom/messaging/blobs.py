@@ -53,6 +53,12 @@ def max_size() -> int:
     return mib * 1024 * 1024
 
 
+def max_length() -> int:
+    """The longest ciphertext an attachment may have: the `blob_max` for the item checks
+    (`UploadContext.blob_max`), which compare ciphertext lengths, not plaintext sizes."""
+    return stream.ciphertext_length(max_size())
+
+
 def blob_path(blob_id: UUID) -> Path:
     directory: Path = settings.CONFIG.blob_dir
     return directory / blob_id.hex
