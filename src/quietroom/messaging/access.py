@@ -10,9 +10,11 @@ the client exists, so insider snooping shows up in the practice's review.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import UUIDField
 
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, record_denied
@@ -33,26 +35,58 @@ class ConversationAccess:
         return "client" if self.actor.pk == self.client.pk else "therapist"
 
 
+def _db(value: UUID) -> Any:
+    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
+    return UUIDField().get_db_prep_value(value, connection)
+
+
+# Access is decided on every request and every stored item; these two queries are written by
+# hand because the ORM's compilation of their joins costs more than running them.
+_ACTOR_SQL = (
+    "SELECT t.id FROM {team} ct JOIN {members} t ON t.id = ct.therapist_id"
+    " WHERE ct.client_id = %s AND ct.removed_at IS NULL AND t.user_id = %s"
+    " AND t.role = %s AND t.removed_at IS NULL LIMIT 1"
+)
+_PARTICIPANTS_SQL = (
+    "SELECT m.user_id FROM {members} m WHERE m.id = %s AND m.removed_at IS NULL"
+    " UNION SELECT t.user_id FROM {team} ct JOIN {members} t ON t.id = ct.therapist_id"
+    " JOIN {users} u ON u.id = t.user_id"
+    " WHERE ct.client_id = %s AND ct.removed_at IS NULL AND t.removed_at IS NULL"
+    " AND t.role = %s AND u.is_active = %s"
+)
+
+
+def _sql(template: str) -> str:
+    # `_meta` is Django's documented model metadata API, not a private member.
+    return template.format(
+        team=CareTeamMember._meta.db_table,  # noqa: SLF001
+        members=Membership._meta.db_table,  # noqa: SLF001
+        users=User._meta.db_table,  # noqa: SLF001
+    )
+
+
 def _participant_actor(user: User, client: Membership) -> Membership | None:
     if client.user_id == user.pk:
         return client
-    member = (
-        CareTeamMember.objects.select_related("therapist")
-        .filter(
-            client=client,
-            removed_at__isnull=True,
-            therapist__user=user,
-            therapist__role=Role.THERAPIST,
-            therapist__removed_at__isnull=True,
-        )
-        .first()
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_ACTOR_SQL), [_db(client.pk), _db(user.pk), Role.THERAPIST.value])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # Only the id and role are read from the actor (audit rows); no second query for the rest.
+    return Membership(
+        id=UUID(str(row[0])), practice_id=client.practice_id, user=user, role=Role.THERAPIST
     )
-    return member.therapist if member else None
 
 
 def _conversation(client: Membership) -> Conversation:
     """The client's conversation, made on first use (two first uses may race: one insert wins)."""
-    found = Conversation.objects.filter(client=client).first()
+    # The reverse one-to-one was loaded with the client (select_related) when it exists.
+    found: Conversation | None
+    try:
+        found = client.conversation  # type: ignore[attr-defined]
+    except Conversation.DoesNotExist:
+        found = None
     if found is not None:
         return found
     try:
@@ -90,7 +124,7 @@ def _decide(user: User, client_id: UUID) -> ConversationAccess | None:
     if not user.is_authenticated or not user.is_active:
         return None
     client = (
-        Membership.objects.select_related("practice", "user")
+        Membership.objects.select_related("practice", "user", "conversation")
         .filter(pk=client_id, role=Role.CLIENT, removed_at__isnull=True)
         .first()
     )
@@ -120,15 +154,9 @@ def team(client: Membership) -> list[Membership]:
 
 
 def participants(conversation: Conversation) -> set[UUID]:
-    """The user ids of the conversation's participants now: the client and the current team."""
-    team_ids = CareTeamMember.objects.filter(
-        client_id=conversation.client_id,
-        removed_at__isnull=True,
-        therapist__role=Role.THERAPIST,
-        therapist__removed_at__isnull=True,
-        therapist__user__is_active=True,
-    ).values_list("therapist__user_id", flat=True)
-    client = Membership.objects.filter(
-        pk=conversation.client_id, removed_at__isnull=True
-    ).values_list("user_id", flat=True)
-    return set(team_ids) | set(client)
+    """The user ids of the conversation's participants now: the client (while a member) and
+    the therapists on the care team (active members with active accounts)."""
+    client_id = _db(conversation.client_id)
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_PARTICIPANTS_SQL), [client_id, client_id, Role.THERAPIST.value, True])
+        return {UUID(str(row[0])) for row in cursor.fetchall()}

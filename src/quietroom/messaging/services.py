@@ -16,8 +16,8 @@ from typing import Any, Final
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, Value
+from django.db import connection, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery, UUIDField, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -100,26 +100,30 @@ _directory_lock = threading.Lock()
 _directories: dict[UUID, tuple[tuple[int, int, int], Directory, bytes]] = {}
 
 
+def _directory_version(practice_id: UUID) -> tuple[int, str, int | None, int | None] | None:
+    """(newest config row id, its prk_id, newest certificate and revocation row ids): one
+    hand-written query, because this runs for every stored item and the ORM's compilation of
+    the same query costs more than the query itself."""
+    pid = UUIDField().get_db_prep_value(practice_id, connection)
+    # `_meta` is Django's documented model metadata API, not a private member.
+    configs = PracticeConfigVersion._meta.db_table  # noqa: SLF001
+    certs = MemberCertificate._meta.db_table  # noqa: SLF001
+    revocations = MemberRevocationRecord._meta.db_table  # noqa: SLF001
+    sql = (
+        f"SELECT c.id, c.prk_id,"  # noqa: S608 - table names from the models, values bound
+        f" (SELECT MAX(id) FROM {certs} WHERE practice_id = %s),"
+        f" (SELECT MAX(id) FROM {revocations} WHERE practice_id = %s)"
+        f" FROM {configs} c WHERE c.practice_id = %s ORDER BY c.seq DESC LIMIT 1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pid, pid, pid])
+        row = cursor.fetchone()
+    return (row[0], row[1], row[2], row[3]) if row else None
+
+
 def practice_directory(practice: Practice) -> tuple[Directory, bytes]:
     """The practice's verified `Directory` and the key id of its current PRK."""
-    newest = (
-        PracticeConfigVersion.objects.filter(practice_id=practice.pk)
-        .order_by("-seq")
-        .annotate(
-            cert_max=Subquery(
-                MemberCertificate.objects.filter(practice_id=practice.pk)
-                .order_by("-id")
-                .values("id")[:1]
-            ),
-            rev_max=Subquery(
-                MemberRevocationRecord.objects.filter(practice_id=practice.pk)
-                .order_by("-id")
-                .values("id")[:1]
-            ),
-        )
-        .values_list("id", "prk_id", "cert_max", "rev_max")
-        .first()
-    )
+    newest = _directory_version(practice.pk)
     if newest is None:
         raise Refused(400, "bad_request", "This practice has no signed configuration yet.")
     key = (newest[0], newest[2] or 0, newest[3] or 0)
