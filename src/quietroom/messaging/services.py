@@ -104,7 +104,7 @@ def _directory_version(practice_id: UUID) -> tuple[int, str, int | None, int | N
     """(newest config row id, its prk_id, newest certificate and revocation row ids): one
     hand-written query, because this runs for every stored item and the ORM's compilation of
     the same query costs more than the query itself."""
-    pid = UUIDField().get_db_prep_value(practice_id, connection)
+    pid = _db(practice_id)
     # `_meta` is Django's documented model metadata API, not a private member.
     configs = PracticeConfigVersion._meta.db_table  # noqa: SLF001
     certs = MemberCertificate._meta.db_table  # noqa: SLF001
@@ -149,12 +149,19 @@ _aek_ids: dict[str, bytes] = {}
 def current_aek_ids(user_ids: Iterable[UUID]) -> dict[UUID, bytes]:
     """Each user's current AEK key id: the one their newest aek_bind names."""
     out: dict[UUID, bytes] = {}
-    rows = (
-        AekBind.objects.filter(user_id__in=list(user_ids))
-        .order_by("user_id", "-ver", "-id")
-        .values_list("user_id", "envelope")
+    ids = [_db(u) for u in user_ids]
+    if not ids:
+        return out
+    # Hand-written for the hot path (see _directory_version).
+    sql = (
+        f"SELECT user_id, envelope FROM {AekBind._meta.db_table}"  # noqa: S608, SLF001
+        f" WHERE user_id IN ({', '.join(['%s'] * len(ids))}) ORDER BY ver DESC, id DESC"
     )
-    for user_id, text in rows:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
+    for raw_user_id, text in rows:
+        user_id = UUID(str(raw_user_id))
         if user_id in out:
             continue
         key_id = _aek_ids.get(text)
@@ -195,6 +202,21 @@ def _ack_of(row: ConversationItem) -> Ack:
     return Ack(row.seq, row.item_id, ms(row.received_at))
 
 
+def _db(value: UUID) -> Any:
+    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
+    return UUIDField().get_db_prep_value(value, connection)
+
+
+def _existing_item(item_id: UUID) -> ConversationItem | None:
+    """The stored item with this id, if any: almost always none, which one hand-written
+    query answers; a retry loads the row."""
+    sql = f"SELECT id FROM {ConversationItem._meta.db_table} WHERE item_id = %s"  # noqa: S608, SLF001
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db(item_id)])
+        row = cursor.fetchone()
+    return None if row is None else ConversationItem.objects.get(pk=row[0])
+
+
 def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -> tuple[Ack, bool]:
     """Checks and stores one item upload; (its Ack, whether it was stored now). A retry with the
     same upload answers the first Ack; another upload under a used item_id is a conflict."""
@@ -208,7 +230,7 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
     practice = access.client.practice
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=access.conversation.pk)
-        existing = ConversationItem.objects.filter(item_id=item.hdr.item_id).first()
+        existing = _existing_item(item.hdr.item_id)
         if existing is not None:
             if existing.conversation_id == conversation.pk and existing.upload_sha256 == (
                 upload_sha256
