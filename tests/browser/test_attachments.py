@@ -68,6 +68,13 @@ def open_conversation_as_client(page: Page) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
 
 
+def reopen_as_client(page: Page) -> None:
+    """Opens the conversation afresh (in-app), so what the client sees comes from the item list
+    and not only from live delivery, which tests/browser/test_messaging_flow.py covers."""
+    go(page, "Security")
+    open_conversation_as_client(page)
+
+
 def attach(page: Page, name: str, mime: str, data: bytes) -> None:
     payload: FilePayload = {"name": name, "mimeType": mime, "buffer": data}
     page.get_by_label("File to send").set_input_files(files=[payload])
@@ -95,6 +102,8 @@ def test_files_sent_previewed_downloaded_and_resumed(  # noqa: PLR0917 - pytest 
         image_secret, image_name = canary(), f"{canary()}.png"
         image = png_with_text(image_secret)
         attach(therapist, image_name, "image/png", image)
+        assert ConversationItem.objects.filter(type="file").count() == 1
+        reopen_as_client(client)
         preview = messages(client).get_by_role("img", name=image_name)
         expect(preview).to_be_visible(timeout=SLOW)
         assert (preview.get_attribute("src") or "").startswith("blob:")
@@ -104,6 +113,7 @@ def test_files_sent_previewed_downloaded_and_resumed(  # noqa: PLR0917 - pytest 
         doc_secret, doc_name = canary(), f"{canary()}.txt"
         document = (f"Session notes {doc_secret}\n" * 2000).encode()
         attach(therapist, doc_name, "text/plain", document)
+        reopen_as_client(client)
         link = messages(client).get_by_role("link", name=f"Download {doc_name}")
         expect(link).to_be_visible(timeout=SLOW)
         expect(messages(client).get_by_role("img", name=doc_name)).to_have_count(0)
@@ -135,6 +145,7 @@ def test_files_sent_previewed_downloaded_and_resumed(  # noqa: PLR0917 - pytest 
         attach(therapist, big_name, "application/octet-stream", big)
         therapist.unroute("**/api/blobs/*?offset=*")
         assert len(cut) == 1
+        reopen_as_client(client)
         big_link = messages(client).get_by_role("link", name=f"Download {big_name}")
         expect(big_link).to_be_visible(timeout=SLOW)
         with client.expect_download() as download_info:
