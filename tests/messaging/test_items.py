@@ -4,6 +4,7 @@ refusal answers 400 with the protocol code and leaves no row; retries are idempo
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Callable
@@ -11,15 +12,17 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from quietroom.audit.models import AuditEvent, Outcome
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
-from quietroom.crypto.items import RecipientKey, revise_inline
+from quietroom.crypto.items import RecipientKey, revise_inline, seal_stream
 from quietroom.crypto.practice import PracticeKeys
-from quietroom.messaging.models import Conversation, ConversationItem, ItemWrap
-from tests.directory.world import World, give_keys, uuid7
+from quietroom.messaging import services
+from quietroom.messaging.models import Blob, Conversation, ConversationItem, ItemWrap
+from tests.directory.world import World, give_keys, now_ms, uuid7
 from tests.harness.personas import Personas
 from tests.messaging.world import (
     api,
@@ -286,3 +289,77 @@ def test_store_does_not_grow_queries_with_history(world: World, personas: Person
         counts.append(len(ctx.captured_queries))
     assert len(set(counts)) == 1, counts
     assert counts[0] < 40, counts
+
+
+def _seal_file(world: World, blob_id: uuid.UUID, size: int) -> tuple[bytes, bytes]:
+    """A `file` item (stream body, §8) and its ciphertext, sealed to the client's team."""
+    writer = world.member("therapist")
+    sink = io.BytesIO()
+    sealed = seal_stream(
+        io.BytesIO(b"f" * size),
+        sink,
+        size=size,
+        blob_id=blob_id,
+        item_id=uuid7(),
+        practice_id=world.practice.id,
+        item_type="file",
+        author_user_id=writer.user.pk,
+        author=writer.keys,
+        created_at=now_ms(),
+        recipients=recipients_for(world),
+        prk_pub=world.keys.prk_pub,
+        chart_id=conversation_id(world),
+    )
+    return upload_bytes(sealed.item), sink.getvalue()
+
+
+def test_a_file_item_attaches_its_uploaded_blob(world: World, personas: Personas) -> None:
+    cid = conversation_id(world)
+    therapist = api(personas.therapist.user)
+    size = 3000
+    started = therapist.post(f"/api/conversations/{cid}/blobs", {"size": size}, "application/json")
+    assert started.status_code == 201, started.json()
+    blob_id = uuid.UUID(started.json()["blob_id"])
+    data, ciphertext = _seal_file(world, blob_id, size)
+    assert len(ciphertext) == started.json()["length"]
+    put = therapist.put(
+        f"/api/blobs/{blob_id}?offset=0", ciphertext, content_type="application/octet-stream"
+    )
+    assert put.status_code == 200, put.json()
+    response = post_item(therapist, cid, data)
+    assert response.status_code == 201, response.json()
+    row = ConversationItem.objects.get()
+    assert row.blob_id == blob_id
+    assert row.type == "file"
+    assert Blob.objects.get(pk=blob_id).attached_at is not None
+    [stored] = api(personas.client.user).get(f"/api/conversations/{cid}/items").json()["items"]
+    assert stored["item"]["body"] == {"blob_id": str(blob_id)}
+    # The blob now belongs to that item: a second item cannot attach it.
+    again, _ = _seal_file(world, blob_id, size)
+    refused = post_item(therapist, cid, again)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "E_SCHEMA"
+    assert ConversationItem.objects.count() == 1
+
+
+def test_a_file_item_without_its_blob_is_refused(world: World, personas: Personas) -> None:
+    data, _ = _seal_file(world, uuid.uuid4(), 10)
+    response = post_item(api(personas.therapist.user), conversation_id(world), data)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "E_SCHEMA"
+    assert nothing_stored()
+
+
+def test_the_audit_row_shares_the_items_transaction(
+    world: World, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(**_: Any) -> None:
+        raise RuntimeError("audit unavailable")
+
+    monkeypatch.setattr(services, "record_event", broken)
+    client = Client(raise_request_exception=False)
+    client.force_login(personas.therapist.user)
+    response = post_item(client, conversation_id(world), seal_message(world, "therapist", "x"))
+    assert response.status_code == 500
+    assert nothing_stored()
+    assert Conversation.objects.get().last_seq == 0

@@ -255,7 +255,7 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             current_prk_id=prk_id,
             now=now_ms(),
             blob=found[1] if found else None,
-            blob_max=settings.CONFIG.attachment_max_mib * 1024 * 1024,
+            blob_max=blobs.max_length(),
             recipient_policy=allowed,
         )
         try:
