@@ -16,10 +16,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from quietroom.audit.models import AuditEvent, Outcome
-from quietroom.crypto import envelope
+from quietroom.crypto import envelope, practice
 from quietroom.crypto.encoding import b64url_decode, b64url_encode
 from quietroom.crypto.items import RecipientKey, revise_inline, seal_stream
 from quietroom.crypto.practice import PracticeKeys
+from quietroom.directory.models import MemberRevocationRecord
 from quietroom.messaging import services
 from quietroom.messaging.models import Blob, Conversation, ConversationItem, ItemWrap
 from tests.directory.world import World, give_keys, now_ms, uuid7
@@ -363,3 +364,32 @@ def test_the_audit_row_shares_the_items_transaction(
     assert response.status_code == 500
     assert nothing_stored()
     assert Conversation.objects.get().last_seq == 0
+
+
+def test_a_revocation_takes_effect_on_the_next_upload(world: World, personas: Personas) -> None:
+    """The verified directory is cached per practice, but never across a change."""
+    cid = conversation_id(world)
+    therapist = api(personas.therapist.user)
+    assert post_item(therapist, cid, seal_message(world, "therapist", "a")).status_code == 201
+    member = world.member("therapist")
+    rev = practice.revoke(
+        world.prsk,
+        practice_id=world.practice.id,
+        user_id=member.user.pk,
+        aik_id=member.keys.aik_id,
+        revoked_at=now_ms() - 1,
+        reason="compromised",
+    )
+    MemberRevocationRecord.objects.create(
+        practice=world.practice,
+        user=member.user,
+        aik_id=b64url_encode(rev.aik_id),
+        revoked_at=rev.revoked_at,
+        reason=rev.reason,
+        envelope=envelope.dumps(envelope.encode_revocation(rev)).decode(),
+        uploaded_by=personas.owner.user,
+    )
+    refused = post_item(therapist, cid, seal_message(world, "therapist", "b"))
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "E_CERT"
+    assert ConversationItem.objects.count() == 1

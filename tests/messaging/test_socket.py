@@ -233,3 +233,21 @@ def test_closed_conversation_frame(world: World, personas: Personas) -> None:
 
     assert run(body) == {"type": "conversation.closed", "client_id": str(cid)}
     assert get_channel_layer() is not None
+
+
+def test_an_item_too_large_for_a_frame_is_pushed_without_it(
+    world: World, personas: Personas
+) -> None:
+    cid = conversation_id(world)
+    data = seal_message(world, "therapist", "y" * 70_000)
+    therapist_api = api(personas.therapist.user)
+
+    async def body() -> dict[str, Any]:
+        ws = await connect(personas.client.user)
+        response = await sync_to_async(post_item)(therapist_api, cid, data)
+        assert response.status_code == 201
+        answer = await frame(ws)
+        await ws.disconnect()
+        return answer
+
+    assert run(body) == {"type": "item", "client_id": str(cid), "seq": 1, "item": None}
