@@ -525,3 +525,23 @@ def test_the_largest_upload_fits_the_item_checks(settings: Any) -> None:
     largest = settings.CONFIG.attachment_max_mib * MIB
     assert blobs.max_size() == largest
     assert blobs.max_length() == ciphertext_length(largest) > largest
+
+
+def test_stray_files_without_a_row_are_deleted(personas: Personas) -> None:
+    kept, _ = upload(personas.client, personas.client.membership.pk)
+    stray = blobs.blob_path(uuid.uuid4())
+    stray.write_bytes(b"left over")
+    recent = blobs.blob_path(uuid.uuid4())
+    recent.write_bytes(b"being made")
+    other = stray.parent / "README"
+    other.write_text("not a blob")
+    day_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    for path in (stray, other, blobs.blob_path(kept)):
+        os.utime(path, (day_ago, day_ago))
+    assert blobs.delete_orphan_uploads() == 1
+    assert not stray.exists()
+    assert recent.exists()
+    assert other.exists()
+    assert blobs.blob_path(kept).exists()
+    other.unlink()
+    recent.unlink()

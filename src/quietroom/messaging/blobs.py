@@ -246,6 +246,24 @@ def delete_orphan_uploads(older_than: timedelta = ORPHAN_AFTER) -> int:
         if count:
             _unlink(blob_id)
             deleted += 1
+    deleted += _delete_stray_files(cutoff.timestamp())
     if deleted:
         logger.info("abandoned uploads deleted", extra={"count": deleted})
+    return deleted
+
+
+def _delete_stray_files(cutoff: float) -> int:
+    """Files with no row: an upload whose start rolled back after its file was made."""
+    directory: Path = settings.CONFIG.blob_dir
+    if not directory.is_dir():
+        return 0
+    deleted = 0
+    for path in directory.iterdir():
+        try:
+            blob_id = UUID(hex=path.name)
+        except ValueError:
+            continue  # not ours
+        if path.stat().st_mtime < cutoff and not Blob.objects.filter(pk=blob_id).exists():
+            path.unlink(missing_ok=True)
+            deleted += 1
     return deleted
