@@ -24,6 +24,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<SocketStatus>("stopped");
   const frames = useRef(new Set<FrameListener>());
   const connects = useRef(new Set<ConnectListener>());
+  const socketRef = useRef<EventSocket | null>(null);
 
   useEffect(() => {
     if (userId === null) {
@@ -40,8 +41,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       onStatus: setStatus,
     });
     socket.start();
+    socketRef.current = socket;
     return () => {
       socket.stop();
+      socketRef.current = null;
     };
   }, [userId]);
 
@@ -51,6 +54,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       subscribe: (onFrame, onConnected) => {
         frames.current.add(onFrame);
         if (onConnected !== undefined) connects.current.add(onConnected);
+        socketRef.current?.kick();
         return () => {
           frames.current.delete(onFrame);
           if (onConnected !== undefined) connects.current.delete(onConnected);

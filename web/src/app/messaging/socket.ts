@@ -19,8 +19,6 @@ export type SocketStatus = "connecting" | "open" | "offline" | "stopped";
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
-/** The server closes with 4401 when nobody is signed in: retrying would not help. */
-const SIGNED_OUT_CLOSE = 4401;
 
 export function eventsUrl(): string {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -53,6 +51,14 @@ export class EventSocket {
     this.options.onStatus?.("stopped");
   }
 
+  /** Connect now if not connected (a page wants live frames): skips the rest of a backoff. */
+  kick(): void {
+    if (this.stopped || this.ws !== null) return;
+    this.attempt = 0;
+    clearTimeout(this.retryTimer);
+    this.connect();
+  }
+
   /** Sends a frame if connected; returns whether it went out. */
   send(frame: Record<string, unknown>): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
@@ -73,14 +79,12 @@ export class EventSocket {
     // the catch-up) happen as soon as the network returns.
     this.drop();
     this.options.onStatus?.("offline");
+    this.scheduleRetry(); // "online" may never fire; keep trying with backoff
   };
 
   private connect(): void {
     if (this.stopped || this.ws !== null) return;
-    if (typeof navigator !== "undefined" && !navigator.onLine) {
-      this.options.onStatus?.("offline");
-      return;
-    }
+    // navigator.onLine is only a hint (it reads false on hosts with loopback only): always try.
     this.options.onStatus?.("connecting");
     let ws: WebSocket;
     try {
@@ -108,15 +112,13 @@ export class EventSocket {
       }
       this.options.onFrame(frame);
     };
-    ws.onclose = (event: CloseEvent) => {
+    ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.stopPings();
-      if (event.code === SIGNED_OUT_CLOSE) {
-        this.stopped = true;
-        this.options.onStatus?.("stopped");
-        return;
-      }
+      // Also after 4401 (not signed in): keys are held only while signed in (a real sign-out
+      // forgets them and stops this socket), so a refusal here is a session still being set up
+      // or renewed, and a later try succeeds.
       this.scheduleRetry();
     };
     ws.onerror = () => {

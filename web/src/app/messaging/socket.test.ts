@@ -1,0 +1,107 @@
+// @vitest-environment jsdom
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ServerFrame } from "../../api/messaging";
+import { EventSocket } from "./socket";
+
+class FakeSocket {
+  static made: FakeSocket[] = [];
+  readyState = 0;
+  sent: string[] = [];
+  closed = false;
+  onmessage: ((e: { data: unknown }) => void) | null = null;
+  onclose: ((e: { code: number }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.made.push(this);
+  }
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  close(): void {
+    this.closed = true;
+  }
+  serverSays(frame: unknown): void {
+    this.readyState = 1;
+    this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+  }
+  drop(code = 1006): void {
+    this.readyState = 3;
+    this.onclose?.({ code });
+  }
+}
+
+describe("the live socket", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    FakeSocket.made = [];
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function make(): { socket: EventSocket; frames: ServerFrame[]; connects: number[] } {
+    const frames: ServerFrame[] = [];
+    const connects: number[] = [];
+    const socket = new EventSocket({
+      url: "ws://localhost/ws/events",
+      create: (url) => new FakeSocket(url) as unknown as WebSocket,
+      onFrame: (f) => frames.push(f),
+      onConnected: () => connects.push(Date.now()),
+    });
+    return { socket, frames, connects };
+  }
+
+  it("reports each (re)connection, passes valid frames and drops the rest", () => {
+    const { socket, frames, connects } = make();
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    expect(connects).toHaveLength(1);
+    first.serverSays({ type: "read", client_id: "01890a5d-ac96-774b-bcce-b302099a8057", seq: 3 });
+    first.serverSays({ type: "read", client_id: "nope", seq: 3 });
+    first.serverSays("not json");
+    expect(frames.map((f) => f.type)).toEqual(["read"]);
+
+    first.drop(4401); // even a refused session is retried: keys are held only while signed in
+    expect(FakeSocket.made).toHaveLength(1);
+    vi.advanceTimersByTime(1_000);
+    const second = FakeSocket.made[1];
+    if (second === undefined) throw new Error("no reconnect");
+    second.serverSays({ type: "hello", version: 1 });
+    expect(connects).toHaveLength(2);
+    socket.stop();
+    expect(second.closed).toBe(true);
+    vi.advanceTimersByTime(60_000);
+    expect(FakeSocket.made).toHaveLength(2);
+  });
+
+  it("pings, and reconnects when no pong comes", () => {
+    const { socket } = make();
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    vi.advanceTimersByTime(25_000);
+    expect(first.sent.map((s) => (JSON.parse(s) as { type: string }).type)).toEqual(["ping"]);
+    first.serverSays({ type: "pong", id: 1 });
+    vi.advanceTimersByTime(25_000 + 10_000);
+    expect(first.closed).toBe(true); // the second ping went unanswered
+    vi.advanceTimersByTime(1_000);
+    expect(FakeSocket.made).toHaveLength(2);
+    socket.stop();
+  });
+
+  it("closes while offline and reconnects at once when back online", () => {
+    const { socket } = make();
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    window.dispatchEvent(new Event("offline"));
+    expect(first.closed).toBe(true);
+    window.dispatchEvent(new Event("online"));
+    expect(FakeSocket.made).toHaveLength(2);
+    socket.stop();
+  });
+});
