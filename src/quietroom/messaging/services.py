@@ -305,9 +305,11 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             origin=origin,
         )
         conversation_id, author_id = conversation.pk, access.user.pk
-        transaction.on_commit(lambda: realtime.push_item(conversation, seq, checked))
+        # Robust: the item is committed whatever happens next, so a failed push or email is
+        # logged, never turned into an error answer that would make the sender retry.
+        transaction.on_commit(lambda: realtime.push_item(conversation, seq, checked), robust=True)
         transaction.on_commit(
-            lambda: notifications.notify_new_item(conversation_id, seq, author_id)
+            lambda: notifications.notify_new_item(conversation_id, seq, author_id), robust=True
         )
     return Ack(seq, checked.hdr.item_id, ms(received_at)), True
 
@@ -429,7 +431,7 @@ def mark_read(access: ConversationAccess, seq: int) -> None:
         )
         if moved:
             client_id, user_id = access.client.pk, access.user.pk
-            transaction.on_commit(lambda: realtime.push_read(user_id, client_id, seq))
+            transaction.on_commit(lambda: realtime.push_read(user_id, client_id, seq), robust=True)
 
 
 def conversation_summaries(user: User) -> list[dict[str, Any]]:
@@ -482,7 +484,8 @@ def conversation_summaries(user: User) -> list[dict[str, Any]]:
                 "unread": conv.unread if conv else 0,
             }
         )
-    out.sort(key=lambda s: (s["last_activity_at"] or "", s["client_name"]), reverse=True)
+    out.sort(key=lambda s: str(s["client_name"]))
+    out.sort(key=lambda s: s["last_activity_at"] or "", reverse=True)  # stable: names stay A-Z
     return out
 
 
