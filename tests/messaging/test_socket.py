@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -53,7 +53,7 @@ async def frame(ws: WebsocketCommunicator) -> dict[str, Any]:
     return message
 
 
-def run(body: Callable[[], Awaitable[Any]]) -> Any:
+def run(body: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     return asyncio.run(body())
 
 
