@@ -38,8 +38,9 @@ def send(page: Page, text: str) -> None:
     box.fill(text)
     box.press("Enter")
     expect(box).to_have_value("")
-    mine = messages(page).get_by_role("listitem").filter(has_text=text)
-    expect(mine).to_contain_text("Sent", timeout=SLOW)
+    # The pending line and the stored one may both show for a moment: wait for the stored one.
+    mine = messages(page).get_by_role("listitem").filter(has_text=text).filter(has_text="· Sent")
+    expect(mine).to_have_count(1, timeout=SLOW)
 
 
 def open_as_client(page: Page) -> None:
