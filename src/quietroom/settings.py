@@ -84,7 +84,10 @@ TEMPLATES: list[dict[str, Any]] = [
 
 # --- Database -----------------------------------------------------------------------------
 if CONFIG.database_url and not CONFIG.database_url.startswith("sqlite"):
-    _db = dj_database_url.parse(CONFIG.database_url, conn_max_age=60, conn_health_checks=True)
+    # No persistent connections: under ASGI each request runs in a thread of its own, and a
+    # kept connection outlives its thread, so 50 busy clients exhausted max_connections
+    # (bench/messaging.py). Django's docs ask ASGI deployments to turn them off.
+    _db = dj_database_url.parse(CONFIG.database_url, conn_max_age=0)
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("connect_timeout", 5)
     DATABASES: dict[str, Any] = {"default": _db}
