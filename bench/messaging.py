@@ -155,6 +155,13 @@ class Pair:
     sender_session: str  # the therapist's
     recipient_session: str  # the client's
     uploads: list[bytes] = field(default_factory=list)
+    used: int = 0  # uploads already sent by earlier phases
+
+    def take(self, n: int) -> list[bytes]:
+        chosen = self.uploads[self.used : self.used + n]
+        assert len(chosen) == n, "not enough sealed items for this phase"
+        self.used += n
+        return chosen
 
 
 @dataclass
@@ -176,7 +183,9 @@ def seed(pairs: int) -> tuple[Any, list[tuple[str, str]]]:
     return world, [add_pair(world, n) for n in range(pairs)]
 
 
-def seal_for(world: Any, names: list[tuple[str, str]], per_pair: int) -> list[Pair]:
+def seal_for(
+    world: Any, names: list[tuple[str, str]], per_pair: int, first_extra: int = 0
+) -> list[Pair]:
     from tests.messaging.live import session_for
     from tests.messaging.world import conversation_id, seal_message
 
@@ -190,7 +199,7 @@ def seal_for(world: Any, names: list[tuple[str, str]], per_pair: int) -> list[Pa
         # A typical short message: ~200 characters of text (padded to 256 bytes when sealed).
         pair.uploads = [
             seal_message(world, therapist, f"{i:06d} " + "x" * 193, client=client)
-            for i in range(per_pair)
+            for i in range(per_pair + (first_extra if not result else 0))
         ]
         result.append(pair)
     return result
@@ -250,7 +259,7 @@ class Sockets:
 
 
 async def drive(
-    url: str, origin: str, pairs: list[Pair], *, path: str, n: int, offset: int
+    url: str, origin: str, pairs: list[Pair], *, path: str, n: int
 ) -> tuple[Run, float]:
     """Each pair's therapist sends `n` items over `path` ("ws" or "http"), one outstanding at a
     time: the next once the client's socket has the previous one (a person typing, not a
@@ -265,7 +274,7 @@ async def drive(
                 try:
                     return await _drive_pairs(
                         run, pairs=pairs, receivers=receivers, senders=senders, https=None,
-                        n=n, offset=offset,
+                        n=n,
                     )  # fmt: skip
                 finally:
                     for task in drains:
@@ -277,7 +286,7 @@ async def drive(
         ]  # fmt: skip
         try:
             return await _drive_pairs(
-                run, pairs=pairs, receivers=receivers, senders=[], https=https, n=n, offset=offset
+                run, pairs=pairs, receivers=receivers, senders=[], https=https, n=n
             )
         finally:
             for h in https:
@@ -292,11 +301,10 @@ async def _drive_pairs(
     senders: list[Any],
     https: list[Http] | None,
     n: int,
-    offset: int,
 ) -> tuple[Run, float]:
     async def one_pair(index: int) -> None:
         pair = pairs[index]
-        for upload in pair.uploads[offset : offset + n]:
+        for upload in pair.take(n):
             waiter = asyncio.create_task(recipient(receivers[index], run))
             started = time.perf_counter()
             run.sent_at[item_id_of(upload)] = started
@@ -402,6 +410,10 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--idle", type=int, default=1000)
     parser.add_argument("--only", choices=["ws", "http", "idle"], action="append")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", default=0,
+        help="instead: POST N items in-process (Django's test client) under cProfile",
+    )  # fmt: skip
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 sockets each side
@@ -428,25 +440,28 @@ def bench(args: argparse.Namespace) -> None:
     engine = connection.vendor
     print(f"engine: {engine}; python {sys.version.split()[0]}; {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.2f}", flush=True)  # fmt: skip
+    if args.profile:
+        profile(args.profile)
+        return
     phases = args.only or ["ws", "http", "idle"]
     per_pair = -(-args.messages // args.pairs)
     started = time.perf_counter()
     world, names = seed(args.pairs)
-    # Two runs of each path use the pairs: the 1-pair run on pair 0, then the 50-pair run.
-    pairs = seal_for(world, names, per_pair * 2 + args.sequential * 2 + 20)
+    # Each path runs on every pair once; pair 0 also carries the warm-up and 1-pair runs.
+    pairs = seal_for(world, names, per_pair * 2, first_extra=args.sequential * 2 + 20)
     print(f"(seeded {args.pairs} pairs and sealed {sum(len(p.uploads) for p in pairs)} items "
           f"in {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
     from django.conf import settings
 
     app = start_app_server(settings.CONFIG.data_dir)
     server = Server(app.url, app.process.pid)
-    offset = 0
+
+    refusals = 0
 
     def phase(label: str, chosen: list[Pair], path: str, n: int) -> None:
-        nonlocal offset
-        start = offset
-        report(label, server, lambda: drive(app.url, app.url, chosen, path=path, n=n, offset=start))
-        offset += n
+        nonlocal refusals
+        figures = report(label, server, lambda: drive(app.url, app.url, chosen, path=path, n=n))
+        refusals += figures["refused"]
 
     try:
         # Warm-up: the first requests import code and fill caches.
@@ -463,6 +478,58 @@ def bench(args: argparse.Namespace) -> None:
             asyncio.run(idle_clients(app.url, app.url, sessions, args.idle, server.pid))
     finally:
         app.stop()
+        if refusals:
+            # Why the server refused: its error log lines (no content or secret is logged).
+            logs = [app.log_path, settings.CONFIG.data_dir / "logs" / "quietroom.log"]
+            lines = [line for log in logs if log.exists() for line in log.read_text().splitlines()]
+            errors = [line for line in lines if "error" in line.lower()]
+            print(f"server errors ({len(errors)}), last 5:", *errors[-5:], sep="\n  ")
+
+
+def profile(n: int) -> None:
+    """Where the server's time per item goes: N POSTs through the whole Django stack
+    (middleware, access check, §7.7 checks, storage, audit, delivery to the channel layer) in
+    this process, under cProfile; prints the top functions by cumulative and by own time."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    world, names = seed(1)
+    therapist = names[0][0]
+    pair = seal_for(world, names, n + 10)[0]
+    http = Client(SERVER_NAME="localhost")
+    http.force_login(world.member(therapist).user)
+    path = f"/api/conversations/{pair.client_id}/items"
+    for upload in pair.uploads[:10]:  # warm-up: imports, caches
+        assert http.post(path, upload, content_type="application/json").status_code == 201
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        http.post(path, pair.uploads[10], content_type="application/json")
+    print(f"one POST runs {len(queries)} SQL statements:")
+    for query in queries.captured_queries:
+        print("   ", query["time"], query["sql"][:160])
+    uploads = pair.uploads[11:]
+    started = time.perf_counter()
+    for upload in uploads[: n // 2]:
+        http.post(path, upload, content_type="application/json")
+    plain = (time.perf_counter() - started) / (n // 2) * 1000
+    print(f"{n // 2} POSTs in-process without the profiler: {plain:.2f} ms each")
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    rest = uploads[n // 2 :]
+    for upload in rest:
+        http.post(path, upload, content_type="application/json")
+    profiler.disable()
+    took = time.perf_counter() - started
+    print(f"{len(rest)} POSTs in-process under cProfile: {took / len(rest) * 1000:.2f} ms each")
+    stats = pstats.Stats(profiler).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(45)
+    stats.print_callees("store_item|notify_new_item|_decide|post_item")
+    stats.sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

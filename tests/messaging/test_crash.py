@@ -235,6 +235,12 @@ def test_acknowledged_items_survive_kill_9_with_gap_free_seqs(
     )  # fmt: skip
     assert [e for s in senders for e in s.errors] == []
     assert len(acked) >= KILL_AFTER_ACKS > 0
+    by_path = {
+        k: sum(len(s.acked) for s in senders if s.name.startswith(k)) for k in ("http", "ws")
+    }
+    log.info("acknowledged by path: %s", by_path)
+    assert by_path["http"] > 0, "no HTTP send was acknowledged: the 201/200 path is untested"
+    assert by_path["ws"] > 0, "no socket send was acknowledged: the ack-frame path is untested"
     assert sent < total_uploads, "the kill came after the load ended: nothing was in flight"
 
     second = start_app_server(data_dir, {"QUIETROOM_PUBLIC_URL": first.url})
