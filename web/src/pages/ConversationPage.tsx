@@ -330,7 +330,10 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
             </li>
           );
         })}
-        {pending.map((p) => (
+        {pending
+          // Our own item can arrive over the socket before the answer to the POST does.
+          .filter((p) => p.upload === null || !shown.some((x) => x.stored.item.hdr.item_id === p.upload?.hdr.item_id))
+          .map((p) => (
           <li key={`pending-${String(p.id)}`} className="message message-mine message-pending">
             <p className="message-meta">
               <span className="message-author">You</span>{" "}
