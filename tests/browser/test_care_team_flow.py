@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from quietroom.accounts.models import User
-from quietroom.messaging.models import ConversationItem, ItemGrant, ItemWrap
+from quietroom.messaging.models import ConversationItem, ItemGrant, ItemWrap, NotificationPrefs
 from quietroom.practices.models import CareTeamMember, Practice
 from tests.browser.test_setup_flow import SLOW
 from tests.browser.test_sign_in import nav
@@ -70,6 +70,32 @@ def test_owner_removes_a_therapist_from_the_care_team(
         client_user = User.objects.get(email=team.client_email)
         practice = Practice.objects.get()
 
+        # The owner writes the practice's crisis resources; the client chooses a neutral sender
+        # name for notification emails (therapists are not offered the client-only choices).
+        go(page, "Team")
+        crisis = page.get_by_role("form", name="Crisis resources")
+        crisis.get_by_label("Crisis resources text").fill("Call 988, or 911 in an emergency.")
+        crisis.get_by_role("button", name="Save crisis resources").click()
+        expect(
+            page.get_by_role("status").filter(has_text="crisis resources are saved")
+        ).to_be_visible(timeout=SLOW)
+        go(client, "Security")
+        neutral = client.get_by_role("checkbox", name="Use a neutral sender name")
+        expect(neutral).not_to_be_checked(timeout=SLOW)
+        neutral.check()
+        expect(client.get_by_role("status").filter(has_text="Saved.")).to_be_visible(timeout=SLOW)
+        prefs = NotificationPrefs.objects.get(user=client_user)
+        assert (prefs.email_on_message, prefs.name_sender, prefs.neutral_sender) == (
+            True,
+            False,
+            True,
+        )
+        go(therapist, "Security")
+        expect(
+            therapist.get_by_role("checkbox", name="Email me when I have a new message")
+        ).to_be_checked(timeout=SLOW)
+        expect(therapist.get_by_role("checkbox", name="Use a neutral sender name")).to_have_count(0)
+
         go(therapist, "Messages")
         therapist.get_by_role("list", name="Conversations").get_by_role(
             "link", name="Sam Client"
@@ -112,6 +138,9 @@ def test_owner_removes_a_therapist_from_the_care_team(
         # The client's next message is sealed to the client and the practice key only, and
         # nothing new reaches the therapist's page.
         open_as_client(client)
+        expect(client.get_by_role("complementary", name="Not for emergencies")).to_contain_text(
+            "Call 988, or 911 in an emergency.", timeout=SLOW
+        )
         after = canary()
         send(client, after)
         newest = ConversationItem.objects.latest("seq")

@@ -539,6 +539,9 @@ function MessageNotifications({ client }: { client: boolean }) {
 
   const change = (key: keyof NotificationPrefs, value: boolean): void => {
     if (prefs === null) return;
+    const before = prefs;
+    // The box shows the choice at once; it goes back if the server did not save it.
+    setPrefs({ ...prefs, [key]: value });
     setBusy(true);
     setStatus("");
     setProblem(null);
@@ -549,6 +552,7 @@ function MessageNotifications({ client }: { client: boolean }) {
         setStatus("Saved.");
       },
       () => {
+        setPrefs(before);
         setBusy(false);
         setProblem("That change could not be saved. Try again in a moment.");
       },

@@ -46,7 +46,7 @@ export function AttachButton({ conversation, onSent }: { conversation: Conversat
   const sending = progress !== null;
   return (
     <div className="attach">
-      <input id={inputId} ref={input} type="file" className="visually-hidden" onChange={onChange} disabled={sending} />
+      <input id={inputId} ref={input} type="file" className="visually-hidden" tabIndex={-1} onChange={onChange} disabled={sending} />
       <button
         type="button"
         className="button button-quiet"
