@@ -38,7 +38,7 @@ AUDITED: dict[str, str] = {
         "conversation.items.read, conversation.item.created (tests/messaging/)"
     ),
     "api/conversations/<client_id>/grants": "conversation.grant.created (tests/messaging/)",
-    "api/practices/<practice_id>/care-teams": "care_team.read per client (tests/test_care_teams.py)",
+    "api/practices/<practice_id>/care-teams": "care_team.read per client (test_care_teams.py)",
 }
 NO_CLIENT_DATA: dict[str, str] = {
     "api/conversations": "the caller's own conversation list: metadata, no item is read",
