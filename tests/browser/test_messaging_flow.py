@@ -1,0 +1,208 @@
+"""Secure messaging in Debian's Chromium against the real server (issue #6, crypto-protocol §7):
+a therapist and a client exchange messages both ways, each sealed in one browser and opened
+live in the other; nothing they typed reaches the database, blobs or logs; a client that was
+offline catches up with every message once, in order; the therapist's inbox counts unread
+messages live; and quick exit lands on /exit with nothing of the conversation behind it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, WebSocketRoute, expect
+
+from tests.browser import test_team_flow
+from tests.browser.test_join_flow import new_context
+from tests.browser.test_setup_flow import SLOW
+from tests.browser.test_sign_in import nav
+from tests.browser.test_team_flow import build_team, go
+from tests.conftest import CanaryScanner
+from tests.harness.browser import ThirdPartyGuard
+from tests.harness.server import AppServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class SocketSwitch:
+    """Every `/ws/events` socket of one browser context passes through here (to the real
+    server), so the test can cut the connection and refuse new ones, as a network outage would
+    (`set_offline` does not reach WebSockets, and the browser here thinks it is always offline)."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.open: list[WebSocketRoute] = []
+
+    def handle(self, ws: WebSocketRoute) -> None:
+        if self.down:
+            ws.close(code=4000, reason="test outage")
+            return
+        ws.connect_to_server()
+        self.open.append(ws)
+
+    def cut(self) -> None:
+        self.down = True
+        for ws in self.open:
+            ws.close(code=4000, reason="test outage")
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.down = False
+
+
+def route_sockets(monkeypatch: pytest.MonkeyPatch) -> list[SocketSwitch]:
+    """Routes the sockets of every context `build_team` makes; one switch per context, in order."""
+    switches: list[SocketSwitch] = []
+
+    def routed(browser: Browser, app_server: AppServer, guard: ThirdPartyGuard) -> BrowserContext:
+        context = new_context(browser, app_server, guard)
+        switch = SocketSwitch()
+        context.route_web_socket("**/ws/events", switch.handle)
+        switches.append(switch)
+        return context
+
+    monkeypatch.setattr(test_team_flow, "new_context", routed)
+    return switches
+
+
+def canary() -> str:
+    return f"canary-{secrets.token_hex(8)}"
+
+
+def messages(page: Page) -> Locator:
+    return page.get_by_role("list", name="Messages")
+
+
+def send(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message", exact=True)
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value("")
+    mine = messages(page).get_by_role("listitem").filter(has_text=text)
+    expect(mine.filter(has_text="Sent")).to_have_count(1, timeout=SLOW)
+    expect(mine).to_have_count(1)
+
+
+def open_conversation_as_therapist(page: Page, client_name: str) -> None:
+    go(page, "Messages")
+    inbox = page.get_by_role("list", name="Conversations")
+    inbox.get_by_role("link", name=client_name).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation")
+    expect(page.get_by_text(client_name).first).to_be_visible()
+
+
+def open_conversation_as_client(page: Page) -> None:
+    # A client has one conversation: "Messages" opens it directly.
+    nav(page).get_by_role("link", name="Messages").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
+    expect(page).to_have_url(re.compile(r"/conversation\?client="))
+
+
+def texts_in_order(page: Page) -> str:
+    return messages(page).inner_text()
+
+
+def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR0917 - pytest fixtures
+    page: Page,
+    browser: Browser,
+    app_server: AppServer,
+    third_party_guard: ThirdPartyGuard,
+    data_dir: Path,
+    canary_scanner: CanaryScanner,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    switches = route_sockets(monkeypatch)
+    team = build_team(page, browser, app_server, third_party_guard, data_dir)
+    try:
+        therapist, client = team.therapist_page, team.client_page
+        client_socket = switches[1]
+        typed: list[str] = []
+
+        open_conversation_as_therapist(therapist, "Sam Client")
+        open_conversation_as_client(client)
+        for p in (therapist, client):
+            expect(p.get_by_role("heading", name="Not for emergencies")).to_be_visible()
+            expect(p.get_by_role("list", name="Key verification")).to_contain_text(
+                "Not yet verified", timeout=SLOW
+            )
+
+        # Therapist → client, then client → therapist: each appears live on the other side.
+        first = canary()
+        typed.append(first)
+        send(therapist, first)
+        expect(messages(client)).to_contain_text(first, timeout=SLOW)
+        expect(messages(client).get_by_role("listitem").filter(has_text=first)).to_contain_text(
+            "Dr Rivera"
+        )
+
+        reply = canary()
+        typed.append(reply)
+        send(client, reply)
+        expect(messages(therapist)).to_contain_text(reply, timeout=SLOW)
+        expect(messages(therapist).get_by_role("listitem").filter(has_text=reply)).to_contain_text(
+            "Sam Client"
+        )
+
+        # Shift+Enter is a new line, not a send.
+        box = client.get_by_role("textbox", name="Message", exact=True)
+        box.fill("line one")
+        box.press("Shift+Enter")
+        expect(box).to_have_value("line one\n")
+        box.fill("")
+
+        # The client's connection drops; three messages are sent; when it reconnects, the
+        # catch-up brings each once, in the order sent.
+        client_socket.cut()
+        missed = [canary() for _ in range(3)]
+        typed.extend(missed)
+        for text in missed:
+            send(therapist, text)
+        for text in missed:
+            expect(messages(client)).not_to_contain_text(text)
+        client_socket.restore()
+        for text in missed:
+            expect(messages(client).get_by_role("listitem").filter(has_text=text)).to_have_count(
+                1, timeout=SLOW
+            )
+        shown = texts_in_order(client)
+        positions = [shown.index(text) for text in [first, reply, *missed]]
+        assert positions == sorted(positions)
+        for text in [first, reply, *missed]:
+            assert shown.count(text) == 1
+
+        # The therapist's inbox counts what the client writes, live.
+        go(therapist, "Messages")
+        row = (
+            therapist.get_by_role("list", name="Conversations")
+            .get_by_role("listitem")
+            .filter(has_text="Sam Client")
+        )
+        expect(row).to_contain_text("No unread", timeout=SLOW)
+        unread = canary()
+        typed.append(unread)
+        send(client, unread)
+        expect(row).to_contain_text("1 unread", timeout=SLOW)
+        # Privacy mode hides the name behind initials.
+        therapist.get_by_label(re.compile("Privacy mode")).check()
+        inbox = therapist.get_by_role("list", name="Conversations")
+        expect(inbox).not_to_contain_text("Sam Client")
+        expect(inbox.get_by_role("link", name="S. C.")).to_be_visible()
+        therapist.get_by_label(re.compile("Privacy mode")).uncheck()
+
+        # Nothing typed reached the server's storage or logs.
+        for text in typed:
+            assert canary_scanner.hits(text) == [], text
+
+        # Quick exit: one tap lands on the neutral page; Back shows nothing of the conversation.
+        client.get_by_role("button", name="Quick exit").click()
+        expect(client).to_have_url(re.compile(r"/exit$"), timeout=SLOW)
+        assert "Sam Client" not in client.content()
+        client.go_back()
+        client.wait_for_load_state()
+        for text in typed:
+            expect(client.get_by_text(text)).to_have_count(0)
+        expect(client.get_by_role("list", name="Messages")).to_have_count(0)
+    finally:
+        for context in team.contexts:
+            context.close()
