@@ -171,6 +171,12 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
         for text in [first, reply, *missed]:
             assert shown.count(text) == 1
 
+        # A 375 px phone shows the conversation without sideways scrolling.
+        client.set_viewport_size({"width": 375, "height": 740})
+        expect(client.get_by_role("button", name="Quick exit")).to_be_in_viewport()
+        assert client.evaluate("document.documentElement.scrollWidth") <= 375
+        client.set_viewport_size({"width": 1280, "height": 720})
+
         # The therapist's inbox counts what the client writes, live.
         go(therapist, "Messages")
         row = (
@@ -193,6 +199,12 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
         # Nothing typed reached the server's storage or logs.
         for text in typed:
             assert canary_scanner.hits(text) == [], text
+
+        # Escape twice also exits (here: once is not enough).
+        client.keyboard.press("Escape")
+        client.wait_for_timeout(1200)
+        client.keyboard.press("Escape")
+        expect(messages(client)).to_contain_text(reply)
 
         # Quick exit: one tap lands on the neutral page; Back shows nothing of the conversation.
         client.get_by_role("button", name="Quick exit").click()
