@@ -47,6 +47,9 @@ WS_ITEMS_PER_SENDER = 60
 # The socket allows 20 frames/s with bursts of 40 (websocket.md); stay under it.
 WS_FRAMES_PER_SECOND = 15
 KILL_AFTER_ACKS = 120
+# Socket stores queue behind HTTP ones under load: wait for a few `ack` frames too, so both
+# acknowledgment paths are checked.
+KILL_AFTER_WS_ACKS = 5
 KILL_AT_THE_LATEST_S = 30.0
 
 
@@ -75,10 +78,12 @@ class Load:
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     acks: int = 0
+    ws_acks: int = 0
 
-    def count_ack(self) -> None:
+    def count_ack(self, *, ws: bool = False) -> None:
         with self.lock:
             self.acks += 1
+            self.ws_acks += ws
 
 
 def http_sender(load: Load, sender: Sender) -> None:
@@ -112,7 +117,7 @@ async def ws_sender(load: Load, sender: Sender) -> None:
                 if frame["type"] == "ack":
                     upload = pending.pop(frame["ref"])
                     sender.acked[item_id_of(upload)] = frame["seq"]
-                    load.count_ack()
+                    load.count_ack(ws=True)
                     if all_sent.is_set() and not pending:
                         return
                 elif frame["type"] in ("refused", "error"):
@@ -204,7 +209,9 @@ def run_load_and_kill(load: Load, senders: list[Sender]) -> float:
             else:
                 tasks.append(asyncio.create_task(ws_sender(load, sender)))
         started = time.monotonic()
-        while load.acks < KILL_AFTER_ACKS and time.monotonic() - started < KILL_AT_THE_LATEST_S:
+        while (
+            load.acks < KILL_AFTER_ACKS or load.ws_acks < KILL_AFTER_WS_ACKS
+        ) and time.monotonic() - started < KILL_AT_THE_LATEST_S:
             await asyncio.sleep(0.01)
         load.server.process.kill()  # SIGKILL: no shutdown, no flush, nothing graceful
         load.server.process.wait()
