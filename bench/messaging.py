@@ -259,17 +259,19 @@ class Sockets:
 
 
 async def drive(
-    url: str, origin: str, pairs: list[Pair], *, path: str, n: int
+    url: str, origin: str, pairs: list[Pair], *, path: str, n: int, send_url: str | None = None
 ) -> tuple[Run, float]:
     """Each pair's therapist sends `n` items over `path` ("ws" or "http"), one outstanding at a
     time: the next once the client's socket has the previous one (a person typing, not a
-    firehose). Returns the timings and the wall-clock seconds of the run."""
+    firehose). Senders use `send_url` (another worker) when given. Returns the timings and the
+    wall-clock seconds of the run."""
     from tests.messaging.live import CSRF_SECRET, cookie_header
 
     run = Run()
+    send_url = send_url or url
     async with Sockets(url, origin, [p.recipient_session for p in pairs]) as receivers:
         if path == "ws":
-            async with Sockets(url, origin, [p.sender_session for p in pairs]) as senders:
+            async with Sockets(send_url, origin, [p.sender_session for p in pairs]) as senders:
                 drains = [asyncio.create_task(drain(ws, run)) for ws in senders]
                 try:
                     return await _drive_pairs(
@@ -280,7 +282,7 @@ async def drive(
                     for task in drains:
                         task.cancel()
         https = [
-            Http(url, {"Cookie": cookie_header(p.sender_session), "X-CSRFToken": CSRF_SECRET,
+            Http(send_url, {"Cookie": cookie_header(p.sender_session), "X-CSRFToken": CSRF_SECRET,
                        "Origin": origin, "Content-Type": "application/json"})
             for p in pairs
         ]  # fmt: skip
@@ -339,16 +341,23 @@ async def _drive_pairs(
 
 @dataclass
 class Server:
-    url: str
-    pid: int
+    """The server processes, whose CPU and RSS are summed."""
+
+    pids: list[int]
+
+    def cpu(self) -> float:
+        return sum(cpu_seconds(pid) for pid in self.pids)
+
+    def rss(self, key: str = "VmRSS") -> float:
+        return sum(rss_mib(pid, key) for pid in self.pids)
 
 
 def report(
     label: str, server: Server, run_coro: Callable[[], Coroutine[Any, Any, tuple[Run, float]]]
 ) -> dict[str, Any]:
-    cpu0 = cpu_seconds(server.pid)
+    cpu0 = server.cpu()
     run, elapsed = asyncio.run(run_coro())
-    cpu = cpu_seconds(server.pid) - cpu0
+    cpu = server.cpu() - cpu0
     lat = run.latencies
     figures = {
         "phase": label,
@@ -360,8 +369,8 @@ def report(
         "p99_ms": round(percentile(lat, 99), 2) if lat else None,
         "server_cpu_ms_per_msg": round(cpu / max(1, run.delivered) * 1000, 3),
         "server_cpu_util": round(cpu / elapsed, 2),
-        "server_rss_mib": round(rss_mib(server.pid), 1),
-        "server_peak_rss_mib": round(rss_mib(server.pid, "VmHWM"), 1),
+        "server_rss_mib": round(server.rss(), 1),
+        "server_peak_rss_mib": round(server.rss("VmHWM"), 1),
         "refused": len(run.refused),
     }
     print(json.dumps(figures), flush=True)
@@ -409,6 +418,11 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=300, help="items for the 1-pair runs")
     parser.add_argument("--pairs", type=int, default=50)
     parser.add_argument("--idle", type=int, default=1000)
+    parser.add_argument(
+        "--workers", type=int, choices=[1, 2], default=1,
+        help="2: two server processes sharing a throwaway Redis; recipients on one, senders on "
+        "the other (every item crosses workers)",
+    )  # fmt: skip
     parser.add_argument("--only", choices=["ws", "http", "idle"], action="append")
     parser.add_argument(
         "--profile", type=int, metavar="N", default=0,
@@ -434,7 +448,6 @@ def bench(args: argparse.Namespace) -> None:
     django.setup()
     from django.core.management import call_command
     from django.db import connection
-    from tests.harness.server import start_app_server
 
     call_command("migrate", verbosity=0)
     engine = connection.vendor
@@ -453,14 +466,20 @@ def bench(args: argparse.Namespace) -> None:
           f"in {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
     from django.conf import settings
 
-    app = start_app_server(settings.CONFIG.data_dir)
-    server = Server(app.url, app.process.pid)
+    apps, redis = start_workers(args.workers, settings.CONFIG.data_dir)
+    app = apps[0]  # recipients (and, with one worker, senders) connect here
+    send_url = apps[-1].url
+    server = Server([a.process.pid for a in apps])
 
     refusals = 0
 
     def phase(label: str, chosen: list[Pair], path: str, n: int) -> None:
         nonlocal refusals
-        figures = report(label, server, lambda: drive(app.url, app.url, chosen, path=path, n=n))
+        figures = report(
+            label,
+            server,
+            lambda: drive(app.url, app.url, chosen, path=path, n=n, send_url=send_url),
+        )
         refusals += figures["refused"]
 
     try:
@@ -475,15 +494,35 @@ def bench(args: argparse.Namespace) -> None:
 
             users = [world.member(n).user for pair in names for n in pair]
             sessions = [session_for(users[i % len(users)]) for i in range(min(args.idle, 200))]
-            asyncio.run(idle_clients(app.url, app.url, sessions, args.idle, server.pid))
+            asyncio.run(idle_clients(app.url, app.url, sessions, args.idle, app.process.pid))
     finally:
-        app.stop()
+        for each in apps:
+            each.stop()
+        if redis is not None:
+            redis.stop()
         if refusals:
             # Why the server refused: its error log lines (no content or secret is logged).
-            logs = [app.log_path, settings.CONFIG.data_dir / "logs" / "quietroom.log"]
+            logs = [a.log_path for a in apps] + [
+                settings.CONFIG.data_dir / "logs" / "quietroom.log"
+            ]
             lines = [line for log in logs if log.exists() for line in log.read_text().splitlines()]
             errors = [line for line in lines if "error" in line.lower()]
             print(f"server errors ({len(errors)}), last 5:", *errors[-5:], sep="\n  ")
+
+
+def start_workers(count: int, data_dir: Path) -> tuple[list[Any], Any]:
+    """One server process, or two behind one public origin sharing a throwaway Redis."""
+    from tests.harness.server import start_app_server
+
+    if count == 1:
+        return [start_app_server(data_dir)], None
+    from tests.harness.redis import start_redis
+
+    redis = start_redis(WORK / "redis")
+    env = {"QUIETROOM_REDIS_URL": redis.url}
+    first = start_app_server(data_dir, env)
+    second = start_app_server(data_dir, {**env, "QUIETROOM_PUBLIC_URL": first.url})
+    return [first, second], redis
 
 
 def profile(n: int) -> None:
