@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.harness.personas import Personas
-from tests.harness.redis import RedisServer, redis_server  # noqa: F401 - fixture
+from tests.harness.redis import RedisServer, redis_server, start_redis  # noqa: F401 - fixture
 from tests.harness.server import AppServer, start_app_server
 from tests.messaging.live import LiveCaller, frame_of_type, session_for, ws_connect
 from tests.messaging.world import World, conversation_id, messaging_world, seal_message
@@ -130,3 +130,12 @@ def test_signing_out_on_one_worker_closes_the_sessions_socket_on_the_other(
     finally:
         caller.close()
     assert code == 4401
+
+
+def test_a_missing_redis_server_fails_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The fixture turns this into a test failure (pytest.fail), never a skip."""
+    monkeypatch.setattr("tests.harness.redis.shutil.which", lambda _name: None)
+    with pytest.raises(RuntimeError, match="apt-get install redis-server"):
+        start_redis(tmp_path)
