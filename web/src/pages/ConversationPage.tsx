@@ -96,6 +96,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
   const catching = useRef<Promise<void>>(Promise.resolve());
   const nextPending = useRef(1);
   const opening = useRef(new Set<number>());
+  const grantMissing = useRef<((held: readonly StoredItem[]) => Promise<number>) | null>(null);
   const listEnd = useRef<HTMLDivElement>(null);
 
   const add = useCallback((incoming: Shown[]): void => {
@@ -123,6 +124,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
       (opened) => {
         if (!alive) return;
         readSent.current = opened.ctx.info.read_seq;
+        grantMissing.current = opened.grantMissing;
         setCtx(opened.ctx);
         setPeers(opened.peers);
         const changed = opened.peers.find((p) => p.state.kind === "changed");
@@ -147,9 +149,16 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
   // Live frames and catch-up on every (re)connect.
   useEffect(() => {
     if (ctx === null) return;
-    void catchUp().catch((error: unknown) => {
-      setProblem(errorMessage(error));
-    });
+    void catchUp().then(
+      () => {
+        // Someone who joined the care team later reads earlier items once a participant's
+        // browser grants them (best effort: the next opening tries again).
+        void grantMissing.current?.(held.current.map((x) => x.stored)).catch(() => undefined);
+      },
+      (error: unknown) => {
+        setProblem(errorMessage(error));
+      },
+    );
     return live.subscribe(
       (frame) => {
         if (!("client_id" in frame) || frame.client_id !== clientId) return;

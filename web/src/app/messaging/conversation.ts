@@ -5,19 +5,22 @@
 import { ApiError } from "../../api/client";
 import { fetchDirectory, type DirectoryAnswer, type DirectoryEntry } from "../../api/directory";
 import { fetchPracticeConfigs } from "../../api/keys";
-import { fetchConversation, postItem } from "../../api/messaging";
+import { fetchConversation, fetchGrantsNeeded, postGrants, postItem } from "../../api/messaging";
 import {
   CryptoError,
   Pins,
   acceptPracticeConfigs,
   b64url,
+  createGrant,
   directoryResolver,
   fromB64url,
   keyId,
   openItem,
+  openStreamItem,
   sealItem,
   verifyRecipient,
   type Directory,
+  type Grant,
   type ItemUpload,
   type OpenContext,
   type RecipientKey,
@@ -54,6 +57,11 @@ export class SendRefused extends Error {
 export interface OpenConversation {
   readonly ctx: ConversationContext;
   readonly peers: readonly PeerView[];
+  /**
+   * §7.9: grants to current participants (a therapist who joined the care team later) for the
+   * items in `held` that this user can read and they cannot. Returns how many were stored.
+   */
+  readonly grantMissing: (held: readonly StoredItem[]) => Promise<number>;
 }
 
 const sleep = (ms: number): Promise<void> =>
@@ -200,7 +208,57 @@ export async function openConversation(session: KeySession, clientId: string): P
       return sendUntilAcknowledged(info.client_id, upload);
     },
   };
-  return { ctx, peers };
+  const grantMissing = async (held: readonly StoredItem[]): Promise<number> => {
+    const needed = await fetchGrantsNeeded(info.client_id);
+    if (needed.length === 0) return 0;
+    const bySeq = new Map(held.map((s) => [s.seq, s]));
+    const grantees = new Map<string, Uint8Array | null>();
+    const granteeKey = async (userId: string): Promise<Uint8Array | null> => {
+      if (grantees.has(userId)) return grantees.get(userId) ?? null;
+      // Only someone in the conversation now, with keys that check out against this device's
+      // pins (a changed key is not granted to until acknowledged).
+      const peer = peers.find((p) => p.participant.user_id === userId);
+      const entry = entries.get(userId);
+      let pub: Uint8Array | null = null;
+      if (peer?.state.kind === "pinned" && entry !== undefined && entry.aik_pub !== null) {
+        try {
+          const aikId = b64url(await keyId("ed25519", fromB64url(entry.aik_pub)));
+          pub = (await verifyRecipient(directory, pins, { userId, aikId, aekBinds: entry.aek_binds, now: Date.now() })).pub;
+        } catch (error) {
+          if (!(error instanceof CryptoError)) throw error;
+        }
+      }
+      grantees.set(userId, pub);
+      return pub;
+    };
+    const granter = { userId: session.userId, aik: session.account.aik, aikPub: session.account.aikPub };
+    const grants: Grant[] = [];
+    for (const need of needed) {
+      const stored = bySeq.get(need.seq);
+      if (stored?.item.hdr.item_id !== need.item_id) continue;
+      const aekPub = await granteeKey(need.user_id);
+      if (aekPub === null) continue;
+      try {
+        const octx = await ctx.openContext(stored);
+        // The §7.6 checks (all but the blob's signature for files) pass before this device
+        // passes the item's key on.
+        const opened = "ct" in stored.item.body ? await openItem(stored.item, octx) : await openStreamItem(stored.item, octx);
+        try {
+          grants.push(
+            await createGrant({ itemId: need.item_id, rootH: opened.rootH, cek: opened.cek, grantee: { userId: need.user_id, aekPub }, granter, grantedAt: Date.now() }),
+          );
+        } finally {
+          opened.cek.drop();
+        }
+      } catch (error) {
+        if (!(error instanceof CryptoError)) throw error; // an item this device cannot open is not granted
+      }
+    }
+    let stored = 0;
+    for (let i = 0; i < grants.length; i += 50) stored += await postGrants(info.client_id, grants.slice(i, i + 50));
+    return stored;
+  };
+  return { ctx, peers, grantMissing };
 }
 
 /** Seals a text message to the conversation (the caller sends the upload). */
