@@ -84,7 +84,7 @@ def _conversation(client: Membership) -> Conversation:
     # The reverse one-to-one was loaded with the client (select_related) when it exists.
     found: Conversation | None
     try:
-        found = client.conversation  # type: ignore[attr-defined]
+        found = client.conversation
     except Conversation.DoesNotExist:
         found = None
     if found is not None:

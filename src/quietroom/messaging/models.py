@@ -21,14 +21,15 @@ class Conversation(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="+")
-    client = models.OneToOneField(
-        Membership, on_delete=models.PROTECT, related_name="conversation"
-    )
+    client = models.OneToOneField(Membership, on_delete=models.PROTECT, related_name="conversation")
     # The newest item's sequence number; items get last_seq + 1 under a row lock, so the order
     # is the server's and has no gaps.
     last_seq = models.PositiveBigIntegerField(default=0)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"conversation:{self.pk}"
 
 
 class Blob(models.Model):
@@ -37,7 +38,9 @@ class Blob(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     conversation = models.ForeignKey(Conversation, on_delete=models.PROTECT, related_name="blobs")
-    uploader = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     size = models.PositiveBigIntegerField()  # the declared plaintext size (the item's body.size)
     length = models.PositiveBigIntegerField()  # the ciphertext length §8 fixes for that size
     received = models.PositiveBigIntegerField(default=0)
@@ -45,6 +48,9 @@ class Blob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     attached_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"blob:{self.pk}"
 
 
 class ConversationItem(models.Model):
@@ -73,6 +79,9 @@ class ConversationItem(models.Model):
             models.UniqueConstraint(fields=["conversation", "seq"], name="messaging_item_seq"),
         ]
 
+    def __str__(self) -> str:
+        return f"item:{self.item_id}"
+
 
 class ItemWrap(models.Model):
     """The CEK sealed to one recipient (§7.4). Removing someone's access deletes their wraps."""
@@ -92,13 +101,18 @@ class ItemWrap(models.Model):
         ]
         indexes = [models.Index(fields=["principal_id"], name="messaging_wrap_principal")]
 
+    def __str__(self) -> str:
+        return f"wrap:{self.item_id}:{self.kind}:{self.principal_id}"
+
 
 class ItemGrant(models.Model):
     """A signed grant (§7.9) giving a later care-team member an earlier item's CEK."""
 
     id = models.BigAutoField(primary_key=True)
     item = models.ForeignKey(ConversationItem, on_delete=models.CASCADE, related_name="grants")
-    grantee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    grantee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     envelope = models.TextField()  # the grant's canonical JSON
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -106,6 +120,9 @@ class ItemGrant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["item", "grantee"], name="messaging_grant_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"grant:{self.item_id}:{self.grantee_id}"
 
 
 class ReadState(models.Model):
@@ -122,6 +139,9 @@ class ReadState(models.Model):
             models.UniqueConstraint(fields=["conversation", "user"], name="messaging_read_unique"),
         ]
 
+    def __str__(self) -> str:
+        return f"read:{self.conversation_id}:{self.user_id}:{self.last_read_seq}"
+
 
 class NotificationPrefs(models.Model):
     """Per-person email notification choices. No row means the defaults."""
@@ -135,6 +155,9 @@ class NotificationPrefs(models.Model):
     # Clients in unsafe homes: the email's sender name and subject say nothing about therapy.
     neutral_sender = models.BooleanField(default=False)
 
+    def __str__(self) -> str:
+        return f"notification-prefs:{self.user_id}"
+
 
 class MessagingSettings(models.Model):
     """Practice-wide messaging settings. No row means the defaults."""
@@ -146,3 +169,6 @@ class MessagingSettings(models.Model):
     # the practice's own public crisis resources).
     crisis_resources = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"messaging-settings:{self.practice_id}"
