@@ -489,7 +489,7 @@ def bench(args: argparse.Namespace) -> None:
             if path in phases:
                 phase(f"1 pair sequential, {path}", pairs[:1], path, args.sequential)
                 phase(f"{args.pairs} pairs concurrent, {path}", pairs, path, per_pair)
-        if "idle" in phases:
+        if "idle" in phases and args.idle > 0:
             from tests.messaging.live import session_for
 
             users = [world.member(n).user for pair in names for n in pair]
