@@ -149,15 +149,24 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
   // Live frames and catch-up on every (re)connect.
   useEffect(() => {
     if (ctx === null) return;
+    // A 404 here means the caller left the conversation (removed from the care team) while a
+    // socket was down and the `conversation.closed` frame was missed.
+    const lost = (error: unknown): void => {
+      if (error instanceof ApiError && error.status === 404) {
+        held.current = [];
+        setShown([]);
+        setClosed(true);
+      } else {
+        setProblem(errorMessage(error));
+      }
+    };
     void catchUp().then(
       () => {
         // Someone who joined the care team later reads earlier items once a participant's
         // browser grants them (best effort: the next opening tries again).
         void grantMissing.current?.(held.current.map((x) => x.stored)).catch(() => undefined);
       },
-      (error: unknown) => {
-        setProblem(errorMessage(error));
-      },
+      lost,
     );
     return live.subscribe(
       (frame) => {
@@ -170,12 +179,12 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
           if (frame.item !== null && frame.seq === highestSeq(held.current) + 1) {
             add([{ seq: frame.seq, stored: { seq: frame.seq, received_at: Date.now(), item: frame.item, grants: [] }, view: null }]);
           } else {
-            void catchUp().catch(() => undefined); // a gap or a large item: fetch in order
+            void catchUp().catch(lost); // a gap or a large item: fetch in order
           }
         }
       },
       () => {
-        void catchUp().catch(() => undefined);
+        void catchUp().catch(lost);
       },
     );
   }, [ctx, live, clientId, add, catchUp]);
