@@ -431,13 +431,15 @@ def main() -> None:
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 1,000 sockets each side
-    if args.postgres:
-        with postgres_cluster() as url:
-            os.environ["QUIETROOM_DATABASE_URL"] = url
+    try:
+        if args.postgres:
+            with postgres_cluster() as url:
+                os.environ["QUIETROOM_DATABASE_URL"] = url
+                bench(args)
+        else:
             bench(args)
-    else:
-        bench(args)
-    shutil.rmtree(WORK, ignore_errors=True)
+    finally:
+        shutil.rmtree(WORK, ignore_errors=True)
 
 
 def bench(args: argparse.Namespace) -> None:
