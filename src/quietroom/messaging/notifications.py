@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from email.utils import formataddr, parseaddr
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import UUIDField
 from django.utils import timezone
 
 from quietroom.accounts.models import User
@@ -59,14 +61,14 @@ def compose(
     return EmailMessage(SUBJECT, body, None, [recipient.email])
 
 
-def _already_told(conversation: Conversation, state: ReadState, seq: int, user: User) -> bool:
+def _already_told(conversation_id: UUID, state: ReadState, seq: int, user: User) -> bool:
     """Emailed during this unread stretch: an earlier unread item by someone else arrived
     before the last email."""
     if state.last_notified_at is None:
         return False
     return (
         ConversationItem.objects.filter(
-            conversation=conversation,
+            conversation_id=conversation_id,
             seq__gt=state.last_read_seq,
             seq__lt=seq,
             received_at__lte=state.last_notified_at,
@@ -76,25 +78,81 @@ def _already_told(conversation: Conversation, state: ReadState, seq: int, user: 
     )
 
 
-def notify_new_item(conversation_id: UUID, seq: int, author_id: UUID) -> None:
-    """Called once per stored item, after its transaction committed."""
-    conversation = Conversation.objects.select_related("client").filter(pk=conversation_id).first()
+def _db(value: UUID) -> Any:
+    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
+    return UUIDField().get_db_prep_value(value, connection)
+
+
+# The same rules as the locked check in `notify_new_item` (wants email, has an address, has not
+# read the item, was not already told about this unread stretch), as one read without a lock:
+# almost every item is in a stretch someone was already told about, and then nothing is due and
+# nothing is written. Hand-written because it runs after every stored item (see access.py).
+_DUE_SQL = (
+    "SELECT u.id FROM {users} u"
+    " LEFT JOIN {prefs} p ON p.user_id = u.id"
+    " LEFT JOIN {reads} r ON r.conversation_id = %s AND r.user_id = u.id"
+    " WHERE u.id IN ({ids}) AND u.is_active = %s AND u.email <> ''"
+    " AND (p.user_id IS NULL OR p.email_on_message = %s)"
+    " AND (r.id IS NULL OR (r.last_read_seq < %s AND (r.last_notified_at IS NULL OR NOT EXISTS("
+    "SELECT 1 FROM {items} i WHERE i.conversation_id = %s AND i.seq > r.last_read_seq"
+    " AND i.seq < %s AND i.received_at <= r.last_notified_at AND i.author_id <> u.id))))"
+)
+
+
+def _due(conversation_id: UUID, seq: int, user_ids: set[UUID]) -> list[UUID]:
+    """The recipients among `user_ids` who look due an email for item `seq` (re-checked under
+    a lock before anything is sent)."""
+    if not user_ids:
+        return []
+    # `_meta` is Django's documented model metadata API, not a private member.
+    sql = _DUE_SQL.format(
+        users=User._meta.db_table,  # noqa: SLF001
+        prefs=NotificationPrefs._meta.db_table,  # noqa: SLF001
+        reads=ReadState._meta.db_table,  # noqa: SLF001
+        items=ConversationItem._meta.db_table,  # noqa: SLF001
+        ids=", ".join(["%s"] * len(user_ids)),
+    )
+    cid = _db(conversation_id)
+    params = [cid, *(_db(u) for u in sorted(user_ids)), True, True, seq, cid, seq]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [UUID(str(row[0])) for row in cursor.fetchall()]
+
+
+def notify_new_item(
+    conversation_id: UUID,
+    seq: int,
+    author_id: UUID,
+    *,
+    members: set[UUID] | None = None,
+    client_user_id: UUID | None = None,
+) -> None:
+    """Called once per stored item, after its transaction committed. The item store passes
+    the participants it already loaded (`members`, with the client's user id) to save reloading
+    them; without them they are read here."""
+    if members is None or client_user_id is None:
+        conversation = (
+            Conversation.objects.select_related("client").filter(pk=conversation_id).first()
+        )
+        if conversation is None:
+            return
+        members, client_user_id = participants(conversation), conversation.client.user_id
+    due = _due(conversation_id, seq, members - {author_id})
+    if not due:
+        return  # the common case: one read, no write
     author = User.objects.filter(pk=author_id).first()
-    if conversation is None or author is None:
+    if author is None:
         return
-    client_user_id = conversation.client.user_id
     author_is_therapist = author.pk != client_user_id
-    for user in User.objects.filter(
-        pk__in=participants(conversation) - {author_id}, is_active=True
-    ):
+    for user in User.objects.filter(pk__in=due, is_active=True):
         prefs = NotificationPrefs.objects.filter(user=user).first() or NotificationPrefs(user=user)
         if not prefs.email_on_message or not user.email:
             continue
         with transaction.atomic():
             state, _ = ReadState.objects.select_for_update().get_or_create(
-                conversation=conversation, user=user
+                conversation_id=conversation_id, user=user
             )
-            if state.last_read_seq >= seq or _already_told(conversation, state, seq, user):
+            if state.last_read_seq >= seq or _already_told(conversation_id, state, seq, user):
                 continue
             state.last_notified_at = timezone.now()
             state.save(update_fields=["last_notified_at"])

@@ -38,9 +38,14 @@ def _send(group: str, message: dict[str, Any]) -> None:
         logger.warning("push failed", extra={"error": type(exc).__name__})
 
 
-def push_item(conversation: Conversation, seq: int, item: Item) -> None:
-    """`messaging.item` to every user recipient who is a participant now."""
-    members = participants(conversation)
+def push_item(
+    conversation: Conversation, seq: int, item: Item, *, members: set[UUID] | None = None
+) -> None:
+    """`messaging.item` to every user recipient who is a participant now. The item store
+    passes the participants it loaded under the conversation's lock (`members`): the same
+    set, so not read again."""
+    if members is None:
+        members = participants(conversation)
     client_id = conversation.client_id
     for wrap in item.hdr.recipients:
         if wrap.kind != "user" or wrap.id not in members:

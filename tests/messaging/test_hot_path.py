@@ -1,0 +1,117 @@
+"""The item store's hot path (issue #6): the cheap paths it takes must keep every rule. Once a
+recipient was told about an unread stretch, a later item costs one read and writes nothing;
+the participants the store passes along give the same answers as reading them again."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from quietroom.messaging.access import conversation_for, participants
+from quietroom.messaging.models import Conversation, ConversationItem, ReadState
+from quietroom.messaging.notifications import notify_new_item
+from tests.harness.personas import Persona, Personas
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def conversation(personas: Personas) -> Conversation:
+    access = conversation_for(personas.client.user, personas.client.membership.pk)
+    assert access is not None
+    return access.conversation
+
+
+def store(conversation: Conversation, author: Persona) -> int:
+    conversation.last_seq += 1
+    conversation.save()
+    ConversationItem.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        item_id=uuid.uuid4(),
+        type="message",
+        author=author.user,
+        header="{}",
+        body_ct="x",
+        sig="x",
+        upload_sha256="0" * 64,
+        created_at_ms=0,
+        received_at=timezone.now(),
+    )
+    return conversation.last_seq
+
+
+def test_nothing_due_is_one_read_and_no_write(
+    personas: Personas, conversation: Conversation
+) -> None:
+    members = participants(conversation)
+    client_user = personas.client.user.pk
+    seq = store(conversation, personas.therapist)
+    notify_new_item(
+        conversation.pk,
+        seq,
+        personas.therapist.user.pk,
+        members=members,
+        client_user_id=client_user,
+    )
+    assert len(mail.outbox) == 1
+    seq = store(conversation, personas.therapist)
+    with CaptureQueriesContext(connection) as queries:
+        notify_new_item(
+            conversation.pk,
+            seq,
+            personas.therapist.user.pk,
+            members=members,
+            client_user_id=client_user,
+        )
+    assert len(mail.outbox) == 1
+    assert len(queries.captured_queries) == 1
+    assert queries.captured_queries[0]["sql"].lstrip().upper().startswith("SELECT")
+
+
+def test_passed_participants_give_the_same_emails(
+    personas: Personas, conversation: Conversation
+) -> None:
+    members = participants(conversation)
+    seq = store(conversation, personas.client)
+    notify_new_item(
+        conversation.pk,
+        seq,
+        personas.client.user.pk,
+        members=members,
+        client_user_id=personas.client.user.pk,
+    )
+    assert [m.to for m in mail.outbox] == [[personas.therapist.user.email]]
+    # Read, then a new item starts a new stretch: told again.
+    ReadState.objects.filter(conversation=conversation, user=personas.therapist.user).update(
+        last_read_seq=seq
+    )
+    seq = store(conversation, personas.client)
+    notify_new_item(
+        conversation.pk,
+        seq,
+        personas.client.user.pk,
+        members=members,
+        client_user_id=personas.client.user.pk,
+    )
+    assert len(mail.outbox) == 2
+    # Read past the item: nothing, and nothing written.
+    ReadState.objects.filter(conversation=conversation, user=personas.therapist.user).update(
+        last_read_seq=seq + 1
+    )
+    seq = store(conversation, personas.client)
+    with CaptureQueriesContext(connection) as queries:
+        notify_new_item(
+            conversation.pk,
+            seq - 1,
+            personas.client.user.pk,
+            members=members,
+            client_user_id=personas.client.user.pk,
+        )
+    assert len(mail.outbox) == 2
+    assert len(queries.captured_queries) == 1
