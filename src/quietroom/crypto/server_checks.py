@@ -93,7 +93,12 @@ class UploadContext:
 
 def check_item_upload(data: bytes, ctx: UploadContext) -> Item:
     """All of §7.7 for one uploaded revision; returns the decoded item to store."""
-    item = envelope.decode(data)
+    return check_decoded_item(envelope.decode(data), ctx)
+
+
+def check_decoded_item(item: Item, ctx: UploadContext) -> Item:
+    """`check_item_upload` for an upload the caller already decoded with `envelope.decode`
+    (the decoder's own checks are part of §7.7: pass only what it returned)."""
     hdr = item.hdr
     if len(envelope.dumps(envelope.encode_header(hdr))) > HEADER_MAX:
         raise SchemaError("header over 16 KiB")

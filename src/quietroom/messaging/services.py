@@ -17,7 +17,16 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery, UUIDField, Value
+from django.db.models import (
+    Count,
+    DateTimeField,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    UUIDField,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,7 +38,7 @@ from quietroom.crypto.errors import CryptoError, NotRecipientError, SchemaError
 from quietroom.crypto.items import Header, Recipient
 from quietroom.crypto.keys import kid
 from quietroom.crypto.practice import Directory
-from quietroom.crypto.server_checks import UploadContext, check_grant_upload, check_item_upload
+from quietroom.crypto.server_checks import UploadContext, check_decoded_item, check_grant_upload
 from quietroom.directory.models import (
     MemberCertificate,
     MemberRevocationRecord,
@@ -217,6 +226,29 @@ def _existing_item(item_id: UUID) -> ConversationItem | None:
     return None if row is None else ConversationItem.objects.get(pk=row[0])
 
 
+def _take_seq(conversation_id: UUID) -> int:
+    """Bumps the conversation's last_seq and returns it: one hand-written statement that is
+    both the row lock (held to commit) and the next seq, instead of a locking read and an
+    update through the ORM."""
+    sql = (
+        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"  # noqa: S608, SLF001
+        " WHERE id = %s RETURNING last_seq"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db(conversation_id)])
+        row = cursor.fetchone()
+    if row is None:  # the conversation is never deleted while its client's access holds
+        raise Refused(404, "not_found", "Nothing was found here.")
+    return int(row[0])
+
+
+def _stamp_activity(conversation_id: UUID, moment: datetime) -> None:
+    value = DateTimeField().get_db_prep_value(moment, connection)
+    sql = f"UPDATE {Conversation._meta.db_table} SET last_activity_at = %s WHERE id = %s"  # noqa: S608, SLF001
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value, _db(conversation_id)])
+
+
 def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -> tuple[Ack, bool]:
     """Checks and stores one item upload; (its Ack, whether it was stored now). A retry with the
     same upload answers the first Ack; another upload under a used item_id is a conflict."""
@@ -228,13 +260,18 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
     # the key order or spacing of the first attempt.
     upload_sha256 = sha256(envelope.dumps(envelope.encode_item(item))).hex()
     practice = access.client.practice
+    conversation = access.conversation
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=access.conversation.pk)
+        # Taking the next seq locks the conversation row until commit: items are numbered in
+        # the order they commit, and a retry racing its first attempt waits here.
+        seq = _take_seq(conversation.pk)
+        received_at = timezone.now()  # after the lock, so received_at grows with seq
         existing = _existing_item(item.hdr.item_id)
         if existing is not None:
             if existing.conversation_id == conversation.pk and existing.upload_sha256 == (
                 upload_sha256
             ):
+                transaction.set_rollback(True)  # give the seq back: nothing was stored
                 return _ack_of(existing), False
             raise Refused(409, "conflict", "Another item already has this item_id.")
         directory, prk_id = practice_directory(practice)
@@ -259,12 +296,11 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             recipient_policy=allowed,
         )
         try:
-            checked = check_item_upload(data, ctx)
+            # `item` is `envelope.decode(data)` from above: not decoded a second time.
+            checked = check_decoded_item(item, ctx)
             _check_conversation_rules(access, checked.hdr, members, aek_ids)
         except CryptoError as exc:
             raise Refused.of(exc) from None
-        received_at = timezone.now()
-        seq = conversation.last_seq + 1
         row = ConversationItem.objects.create(
             conversation=conversation,
             seq=seq,
@@ -289,9 +325,8 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             )
             for w in checked.wraps
         )
-        Conversation.objects.filter(pk=conversation.pk).update(
-            last_seq=seq, last_activity_at=received_at
-        )
+        _stamp_activity(conversation.pk, received_at)
+        conversation.last_seq, conversation.last_activity_at = seq, received_at
         if found:
             blobs.mark_attached(found[0])
         record_event(
@@ -305,11 +340,18 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             origin=origin,
         )
         conversation_id, author_id = conversation.pk, access.user.pk
+        client_user_id = access.client.user_id
         # Robust: the item is committed whatever happens next, so a failed push or email is
-        # logged, never turned into an error answer that would make the sender retry.
-        transaction.on_commit(lambda: realtime.push_item(conversation, seq, checked), robust=True)
+        # logged, never turned into an error answer that would make the sender retry. Both get
+        # the participants read above under the lock rather than reading them again.
         transaction.on_commit(
-            lambda: notifications.notify_new_item(conversation_id, seq, author_id), robust=True
+            lambda: realtime.push_item(conversation, seq, checked, members=members), robust=True
+        )
+        transaction.on_commit(
+            lambda: notifications.notify_new_item(
+                conversation_id, seq, author_id, members=members, client_user_id=client_user_id
+            ),
+            robust=True,
         )
     return Ack(seq, checked.hdr.item_id, ms(received_at)), True
 
