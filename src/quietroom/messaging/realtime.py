@@ -29,11 +29,24 @@ PUSH_ITEM_MAX: Final = 60 * 1024
 
 
 def _send(group: str, message: dict[str, Any]) -> None:
+    _send_all([(group, message)])
+
+
+def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
+    """Every message in one hop to the event loop (each hop costs a thread handoff)."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not messages:
         return
+
+    async def send() -> None:
+        for group, message in messages:
+            try:
+                await layer.group_send(group, message)
+            except Exception as exc:  # noqa: BLE001 - best effort: the item is stored
+                logger.warning("push failed", extra={"error": type(exc).__name__})
+
     try:
-        async_to_sync(layer.group_send)(group, message)
+        async_to_sync(send)()
     except Exception as exc:  # noqa: BLE001 - delivery is best effort: the item is stored
         logger.warning("push failed", extra={"error": type(exc).__name__})
 
@@ -46,17 +59,21 @@ def push_item(
     set, so not read again."""
     if members is None:
         members = participants(conversation)
-    client_id = conversation.client_id
+    client_id = str(conversation.client_id)
+    messages: list[tuple[str, dict[str, Any]]] = []
     for wrap in item.hdr.recipients:
         if wrap.kind != "user" or wrap.id not in members:
             continue
         text: str | None = item_push_text(item, wrap.id)
         if text is not None and len(text.encode("utf-8")) > PUSH_ITEM_MAX:
             text = None
-        _send(
-            user_group(wrap.id),
-            {"type": "messaging.item", "client_id": str(client_id), "seq": seq, "item": text},
+        messages.append(
+            (
+                user_group(wrap.id),
+                {"type": "messaging.item", "client_id": client_id, "seq": seq, "item": text},
+            )
         )
+    _send_all(messages)
 
 
 def item_push_text(item: Item, user_id: UUID) -> str:
