@@ -15,6 +15,7 @@ from django.utils import timezone
 from quietroom.messaging.access import conversation_for, participants
 from quietroom.messaging.models import Conversation, ConversationItem, ReadState
 from quietroom.messaging.notifications import notify_new_item
+from quietroom.practices.models import Membership
 from tests.harness.personas import Persona, Personas
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +116,37 @@ def test_passed_participants_give_the_same_emails(
         )
     assert len(mail.outbox) == 2
     assert len(queries.captured_queries) == 1
+
+
+def _fields(instance: object) -> dict[str, object]:
+    meta = type(instance)._meta  # type: ignore[attr-defined]
+    return {f.attname: getattr(instance, f.attname) for f in meta.concrete_fields}
+
+
+@pytest.mark.parametrize("who", ["client", "therapist"])
+def test_hand_loaded_access_matches_the_orm(personas: Personas, who: str) -> None:
+    """`conversation_for` loads the client, practice, account and conversation in one
+    hand-written query: the instances must equal what the ORM loads, value for value and
+    type for type (UUIDs, aware datetimes, booleans), on any database."""
+    user = getattr(personas, who).user
+    client_id = personas.client.membership.pk
+    first = conversation_for(user, client_id)  # makes the conversation
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        access = conversation_for(user, client_id)
+    assert access is not None
+    assert len(queries.captured_queries) == 1
+    orm = Membership.objects.select_related("practice", "user", "conversation").get(pk=client_id)
+    for mine, theirs in (
+        (access.client, orm),
+        (access.client.practice, orm.practice),
+        (access.client.user, orm.user),
+        (access.conversation, orm.conversation),
+    ):
+        a, b = _fields(mine), _fields(theirs)
+        assert a == b
+        assert {k: type(v) for k, v in a.items()} == {k: type(v) for k, v in b.items()}
+    assert access.conversation.client is access.client
+    assert access.role == who
+    if who == "therapist":
+        assert access.actor.pk == personas.therapist.membership.pk
