@@ -78,7 +78,7 @@ def passkey_section(page: Page) -> Any:
 def add_passkey(page: Page, name: str, password: str) -> None:
     section = passkey_section(page)
     section.get_by_role("button", name="Add a passkey").click()
-    section.get_by_label("Name", exact=True).fill(name)
+    section.get_by_role("form", name="Add a passkey").get_by_label("Name").fill(name)
     section.get_by_role("button", name="Create passkey").click()
     # allauth wants a fresh proof before a change to how the account signs in.
     confirm = section.get_by_role("form", name="Confirm it's you")
