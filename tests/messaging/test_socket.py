@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
@@ -120,6 +121,25 @@ def test_send_frame_acks_and_delivers(world: World, personas: Personas) -> None:
 
     run(body)
     assert ConversationItem.objects.count() == 1
+
+
+def test_staff_without_a_second_factor_cannot_send(world: World, personas: Personas) -> None:
+    """The HTTP API's staff two-step gate (AU-01) holds on the socket too."""
+    cid = conversation_id(world)
+    item = json.loads(seal_message(world, "therapist", "x"))
+    Authenticator.objects.filter(user=personas.therapist.user).delete()
+
+    async def body() -> dict[str, Any]:
+        ws = await connect(personas.therapist.user)
+        send = {"type": "send", "ref": 3, "client_id": str(cid), "item": item}
+        await ws.send_to(text_data=json.dumps(send))
+        answer = await frame(ws)
+        await ws.disconnect()
+        return answer
+
+    answer = run(body)
+    assert (answer["type"], answer["ref"], answer["code"]) == ("refused", 3, "mfa_required")
+    assert not ConversationItem.objects.exists()
 
 
 @pytest.mark.parametrize(

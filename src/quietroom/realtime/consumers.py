@@ -11,6 +11,7 @@ from uuid import UUID
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from quietroom.accounts.mfa_gate import needs_second_factor
 from quietroom.accounts.middleware import expiry_reason
 from quietroom.audit.services import Origin, coarse_address
 from quietroom.crypto import envelope
@@ -39,6 +40,13 @@ def _uuid(value: object) -> UUID | None:
 
 
 def _store(user: Any, client_id: UUID, data: bytes, origin: Origin) -> dict[str, Any]:
+    if needs_second_factor(user):
+        # The socket is not behind the HTTP middleware: the staff two-step gate applies here too.
+        return {
+            "type": "refused",
+            "code": "mfa_required",
+            "message": "Set up two-step verification before using Quietroom.",
+        }
     access = conversation_for(user, client_id, action="conversation.item.created", origin=origin)
     if access is None:
         return {"type": "refused", "code": "not_found", "message": "Nothing was found here."}
