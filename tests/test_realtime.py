@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from quietroom.accounts.services import disable_user
 from quietroom.asgi import application
+from quietroom.realtime import consumers
 from quietroom.realtime.consumers import MAX_FRAME_BYTES, RATE_BURST
 from tests.harness.personas import Personas
 
@@ -199,3 +200,27 @@ def test_a_session_past_its_idle_limit_cannot_open_a_socket(personas: Personas) 
     assert run(cookie, receive) == {"type": "hello", "version": 1}
     with time_machine.travel(timezone.now() + timedelta(minutes=15, seconds=1)):
         assert run(cookie, lambda _ws: asyncio.sleep(0)) == "refused"
+
+
+def test_an_open_socket_closes_once_its_session_is_past_the_idle_limit(
+    personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Idle logoff is decided by HTTP requests; an open socket re-reads its session, so a tab
+    left open past the limit stops receiving pushed items (AU-08)."""
+    monkeypatch.setattr(consumers, "SESSION_CHECK_SECONDS", 0.05)
+    client = Client()
+    client.force_login(personas.therapist.user)
+    client.get("/api/session")  # starts the session's clocks
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}".encode()
+
+    async def body(ws: WebsocketCommunicator) -> tuple[bool, dict[str, Any]]:
+        await receive(ws)  # hello
+        stayed_open = await ws.receive_nothing(timeout=0.3)  # several checks of a live session
+        with time_machine.travel(timezone.now() + timedelta(minutes=15, seconds=1)):
+            closed: dict[str, Any] = await ws.receive_output(timeout=5)
+        return stayed_open, closed
+
+    stayed_open, closed = run(cookie, body)
+    assert stayed_open
+    assert closed == {"type": "websocket.close", "code": 4401}

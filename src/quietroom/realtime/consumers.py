@@ -3,13 +3,16 @@ anything else gets an error frame and changes nothing (WS-01). Messaging adds it
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
+from importlib import import_module
 from typing import Any
 from uuid import UUID
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from quietroom.accounts.mfa_gate import needs_second_factor
 from quietroom.accounts.middleware import expiry_reason
@@ -24,10 +27,22 @@ RATE_LIMIT_PER_SECOND = 20
 RATE_BURST = 40
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_RATE_LIMITED = 4429
+# How often an open socket re-reads its session. Idle logoff is decided by HTTP requests; without
+# this, a tab left open past the limit would keep receiving (and showing) pushed items.
+SESSION_CHECK_SECONDS = 30.0
 
 
 def _expired(session: Any) -> bool:
     return expiry_reason(session, time.time()) is not None
+
+
+def _session_over(session_key: str) -> bool:
+    """Whether the session behind an open socket has ended: deleted (signed out, revoked) or past
+    its idle or absolute limit. Read afresh: HTTP requests move its idle clock, not the socket."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if not store().exists(session_key):
+        return True
+    return _expired(store(session_key=session_key).load())
 
 
 def _uuid(value: object) -> UUID | None:
@@ -82,6 +97,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json({"type": "hello", "version": 1})
+        if session is not None and session.session_key:
+            self.session_watch = asyncio.create_task(self._watch_session(session.session_key))
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not self._take_token():
@@ -155,7 +172,17 @@ class EventsConsumer(AsyncWebsocketConsumer):
     async def messaging_closed(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "conversation.closed", "client_id": event["client_id"]})
 
+    async def _watch_session(self, session_key: str) -> None:
+        while True:
+            await asyncio.sleep(SESSION_CHECK_SECONDS)
+            if await database_sync_to_async(_session_over)(session_key):
+                await self.close(code=CLOSE_NOT_AUTHENTICATED)
+                return
+
     async def disconnect(self, code: int) -> None:
+        watch: asyncio.Task[None] | None = getattr(self, "session_watch", None)
+        if watch is not None:
+            watch.cancel()
         for group in getattr(self, "groups_joined", []):
             await self.channel_layer.group_discard(group, self.channel_name)
 
