@@ -3,6 +3,7 @@
 // up over HTTP. Drafts are forgotten with the keys.
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ServerFrame } from "../../api/messaging";
+import { fetchSession } from "../../api/session";
 import { useKeySession } from "../keys/context";
 import { forgetDrafts } from "./drafts";
 import { EventSocket, type SocketStatus } from "./socket";
@@ -39,6 +40,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
         for (const l of [...connects.current]) l();
       },
       onStatus: setStatus,
+      // An HTTP 401 here signs the tab out and forgets the keys (api/client.ts).
+      onNotAuthenticated: () => {
+        void fetchSession().catch(() => undefined);
+      },
     });
     socket.start();
     socketRef.current = socket;

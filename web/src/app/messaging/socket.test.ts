@@ -76,6 +76,31 @@ describe("the live socket", () => {
     expect(FakeSocket.made).toHaveLength(2);
   });
 
+  it("asks its owner to check the session when the server closes with 4401, not otherwise", () => {
+    let asked = 0;
+    const socket = new EventSocket({
+      url: "ws://localhost/ws/events",
+      create: (url) => new FakeSocket(url) as unknown as WebSocket,
+      onFrame: () => undefined,
+      onConnected: () => undefined,
+      onNotAuthenticated: () => {
+        asked += 1;
+      },
+    });
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    first.drop(1006);
+    expect(asked).toBe(0);
+    vi.advanceTimersByTime(1_000);
+    const second = FakeSocket.made[1];
+    if (second === undefined) throw new Error("no reconnect");
+    second.drop(4401); // the session passed its idle limit while the tab sat open
+    expect(asked).toBe(1);
+    socket.stop();
+  });
+
   it("pings, and reconnects when no pong comes", () => {
     const { socket } = make();
     socket.start();

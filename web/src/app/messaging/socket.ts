@@ -9,6 +9,8 @@ export interface EventSocketOptions {
   /** After every `hello`: the first connection and each reconnection. */
   readonly onConnected: () => void;
   readonly onStatus?: (status: SocketStatus) => void;
+  /** The server closed with 4401: the session may have ended (idle logoff while the tab sat open). */
+  readonly onNotAuthenticated?: () => void;
   /** For tests: the socket constructor and the URL. */
   readonly create?: (url: string) => WebSocket;
   readonly url?: string;
@@ -112,13 +114,13 @@ export class EventSocket {
       }
       this.options.onFrame(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (event: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.stopPings();
-      // Also after 4401 (not signed in): keys are held only while signed in (a real sign-out
-      // forgets them and stops this socket), so a refusal here is a session still being set up
-      // or renewed, and a later try succeeds.
+      // 4401: the server says the session is over (or not set up yet). The owner asks over HTTP,
+      // whose 401 forgets the keys; until then a retry is harmless (a refused handshake).
+      if (event.code === 4401) this.options.onNotAuthenticated?.();
       this.scheduleRetry();
     };
     ws.onerror = () => {
