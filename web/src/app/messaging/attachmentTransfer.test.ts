@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { streamCiphertextLength, type ItemUpload } from "../../crypto";
 import { author, makeWorld, type World } from "../../crypto/testing/world";
 import type { KeySession } from "../keys/types";
-import { AttachmentProblem, fileMeta, openFile, refusal, sendChunk, sendFile, type Progress } from "./attachmentTransfer";
+import { AttachmentProblem, contentMatches, fileMeta, openFile, refusal, sendChunk, sendFile, type Progress } from "./attachmentTransfer";
 import type { ConversationContext, StoredItem } from "./types";
 
 const MiB = 1024 * 1024;
@@ -129,22 +129,34 @@ describe("attachments", () => {
     expect(got.length === content.length && got.every((b, i) => b === content[i])).toBe(true);
   }, 60_000);
 
-  it("previews allowed images only, never SVG", async () => {
+  it("previews allowed images only when their content agrees, never SVG", async () => {
     const w = await makeWorld();
     const server = fakeServer(8 * MiB, () => false);
     vi.stubGlobal("fetch", server.fetch);
-    for (const [name, mime, preview] of [
-      ["a.png", "image/png", true],
-      ["b.svg", "image/svg+xml", false],
+    const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...bytesOf(92)]);
+    for (const [name, mime, content, preview] of [
+      ["a.png", "image/png", png, true],
+      ["fake.png", "image/png", bytesOf(100), false], // declared PNG, but not PNG bytes
+      ["b.svg", "image/svg+xml", bytesOf(100), false],
     ] as const) {
       const sent: ItemUpload[] = [];
-      await sendFile(context(w, "alice", MiB, sent), new File([bytesOf(100)], name, { type: mime }), () => undefined);
+      await sendFile(context(w, "alice", MiB, sent), new File([content], name, { type: mime }), () => undefined);
       const upload = sent[0];
       if (upload === undefined) throw new Error("nothing sent");
       const opened = await openFile(context(w, "bob", MiB, []), { seq: 1, received_at: 1, item: upload, grants: [] });
       expect(opened.preview).toBe(preview);
       expect(opened.blob.type).toBe(preview ? mime : "application/octet-stream");
     }
+  });
+
+  it("matches each previewed type's leading bytes", () => {
+    const ascii = (t: string): number[] => Array.from(new TextEncoder().encode(t));
+    expect(contentMatches("image/jpeg", new Uint8Array([0xff, 0xd8, 0xff, 0xe0]))).toBe(true);
+    expect(contentMatches("image/gif", new Uint8Array(ascii("GIF89a")))).toBe(true);
+    expect(contentMatches("image/webp", new Uint8Array([...ascii("RIFF"), 1, 2, 3, 4, ...ascii("WEBP")]))).toBe(true);
+    expect(contentMatches("image/webp", new Uint8Array([...ascii("RIFF"), 1, 2, 3, 4, ...ascii("WAVE")]))).toBe(false);
+    expect(contentMatches("image/png", new Uint8Array([0x89, 0x50]))).toBe(false); // too short
+    expect(contentMatches("image/svg+xml", new Uint8Array(ascii("<svg")))).toBe(false);
   });
 
   it("refuses a tampered blob with one plain sentence", async () => {

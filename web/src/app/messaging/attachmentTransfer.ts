@@ -20,6 +20,35 @@ import type { Ack, ConversationContext, StoredItem } from "./types";
 export const CHUNK_MAX = 8 * 1024 * 1024;
 /** Image types previewed after decryption. Never SVG: it can carry script. */
 export const PREVIEW_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+const ascii = (text: string): number[] => Array.from(new TextEncoder().encode(text));
+// The leading bytes each previewed type must start with: the declared type comes from the
+// sender, so a file only reaches the image decoder when its content agrees (INP-03).
+const SIGNATURES: Readonly<Record<string, readonly (readonly (number | null)[])[]>> = {
+  "image/png": [[0x89, ...ascii("PNG"), 0x0d, 0x0a, 0x1a, 0x0a]],
+  "image/jpeg": [[0xff, 0xd8, 0xff]],
+  "image/gif": [ascii("GIF87a"), ascii("GIF89a")],
+  "image/webp": [[...ascii("RIFF"), null, null, null, null, ...ascii("WEBP")]],
+};
+
+/** Whether `head` (the file's first bytes) starts as `mime` must; null matches any byte. */
+export function contentMatches(mime: string, head: Uint8Array): boolean {
+  return (SIGNATURES[mime] ?? []).some(
+    (signature) => head.length >= signature.length && signature.every((b, i) => b === null || head[i] === b),
+  );
+}
+
+function headOf(parts: readonly Uint8Array[], n: number): Uint8Array {
+  const head = new Uint8Array(n);
+  let filled = 0;
+  for (const part of parts) {
+    if (filled >= n) break;
+    const take = part.subarray(0, n - filled);
+    head.set(take, filled);
+    filled += take.length;
+  }
+  return head.subarray(0, filled);
+}
 const MAX_ATTEMPTS = 8;
 
 /** A problem worth showing as it is (the words are for people, not logs). */
@@ -229,7 +258,7 @@ export async function openFile(ctx: ConversationContext, stored: StoredItem): Pr
     // The stream closed cleanly: every segment and the signature over the whole blob verified.
     const meta = await split.meta;
     if (length !== meta.size) throw new AttachmentProblem("This file could not be opened.");
-    const preview = PREVIEW_TYPES.includes(meta.mime);
+    const preview = PREVIEW_TYPES.includes(meta.mime) && contentMatches(meta.mime, headOf(parts, 12));
     // Anything but an allowed image is typed as opaque bytes, so no browser renders it.
     return { meta, preview, blob: new Blob(parts, { type: preview ? meta.mime : "application/octet-stream" }) };
   } catch (error) {
