@@ -12,11 +12,16 @@ import zlib
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Locator, Page, Route, expect
+from playwright.sync_api import Browser, FilePayload, Page, Route, expect
 
 from quietroom.messaging.models import Blob, ConversationItem
+from tests.browser.conversation_pages import (
+    canary,
+    messages,
+    open_conversation_as_client,
+    open_conversation_as_therapist,
+)
 from tests.browser.test_setup_flow import SLOW
-from tests.browser.test_sign_in import nav
 from tests.browser.test_team_flow import build_team, go
 from tests.conftest import CanaryScanner
 from tests.harness.browser import ThirdPartyGuard
@@ -25,10 +30,6 @@ from tests.harness.server import AppServer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MiB = 1024 * 1024
-
-
-def canary() -> str:
-    return f"canary-{secrets.token_hex(8)}"
 
 
 def png_with_text(text: str) -> bytes:
@@ -50,22 +51,6 @@ def png_with_text(text: str) -> bytes:
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
-
-
-def messages(page: Page) -> Locator:
-    return page.get_by_role("list", name="Messages")
-
-
-def open_conversation_as_therapist(page: Page, client_name: str) -> None:
-    go(page, "Messages")
-    page.get_by_role("list", name="Conversations").get_by_role("link", name=client_name).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
-    expect(page.get_by_role("button", name="Attach a file")).to_be_enabled(timeout=SLOW)
-
-
-def open_conversation_as_client(page: Page) -> None:
-    nav(page).get_by_role("link", name="Messages").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
 
 
 def reopen_as_client(page: Page) -> None:

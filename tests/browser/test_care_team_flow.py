@@ -7,7 +7,6 @@ client and the practice key); and the owner can add the therapist back."""
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
@@ -16,36 +15,13 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from quietroom.accounts.models import User
 from quietroom.messaging.models import ConversationItem, ItemGrant, ItemWrap, NotificationPrefs
 from quietroom.practices.models import CareTeamMember, Practice
+from tests.browser.conversation_pages import canary, open_conversation_as_client, send
 from tests.browser.test_setup_flow import SLOW
-from tests.browser.test_sign_in import nav
 from tests.browser.test_team_flow import build_team, go
 from tests.harness.browser import ThirdPartyGuard
 from tests.harness.server import AppServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def canary() -> str:
-    return f"canary-{secrets.token_hex(8)}"
-
-
-def messages(page: Page) -> Locator:
-    return page.get_by_role("list", name="Messages")
-
-
-def send(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message", exact=True)
-    box.fill(text)
-    box.press("Enter")
-    expect(box).to_have_value("")
-    # The pending line and the stored one may both show for a moment: wait for the stored one.
-    mine = messages(page).get_by_role("listitem").filter(has_text=text).filter(has_text="· Sent")
-    expect(mine).to_have_count(1, timeout=SLOW)
-
-
-def open_as_client(page: Page) -> None:
-    nav(page).get_by_role("link", name="Messages").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
 
 
 def care_team_of(page: Page, client_name: str) -> Locator:
@@ -137,7 +113,7 @@ def test_owner_removes_a_therapist_from_the_care_team(
 
         # The client's next message is sealed to the client and the practice key only, and
         # nothing new reaches the therapist's page.
-        open_as_client(client)
+        open_conversation_as_client(client)
         expect(client.get_by_role("complementary", name="Not for emergencies")).to_contain_text(
             "Call 988, or 911 in an emergency.", timeout=SLOW
         )

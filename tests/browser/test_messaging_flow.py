@@ -7,16 +7,21 @@ messages live; and quick exit lands on /exit with nothing of the conversation be
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, WebSocketRoute, expect
+from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
 from tests.browser import test_team_flow
+from tests.browser.conversation_pages import (
+    canary,
+    messages,
+    open_conversation_as_client,
+    open_conversation_as_therapist,
+    send,
+)
 from tests.browser.test_join_flow import new_context
 from tests.browser.test_setup_flow import SLOW
-from tests.browser.test_sign_in import nav
 from tests.browser.test_team_flow import build_team, go
 from tests.conftest import CanaryScanner
 from tests.harness.browser import ThirdPartyGuard
@@ -64,39 +69,6 @@ def route_sockets(monkeypatch: pytest.MonkeyPatch) -> list[SocketSwitch]:
 
     monkeypatch.setattr(test_team_flow, "new_context", routed)
     return switches
-
-
-def canary() -> str:
-    return f"canary-{secrets.token_hex(8)}"
-
-
-def messages(page: Page) -> Locator:
-    return page.get_by_role("list", name="Messages")
-
-
-def send(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message", exact=True)
-    box.fill(text)
-    box.press("Enter")
-    expect(box).to_have_value("")
-    mine = messages(page).get_by_role("listitem").filter(has_text=text)
-    expect(mine.filter(has_text="Sent")).to_have_count(1, timeout=SLOW)
-    expect(mine).to_have_count(1)
-
-
-def open_conversation_as_therapist(page: Page, client_name: str) -> None:
-    go(page, "Messages")
-    inbox = page.get_by_role("list", name="Conversations")
-    inbox.get_by_role("link", name=client_name).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation")
-    expect(page.get_by_text(client_name).first).to_be_visible()
-
-
-def open_conversation_as_client(page: Page) -> None:
-    # A client has one conversation: "Messages" opens it directly.
-    nav(page).get_by_role("link", name="Messages").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
-    expect(page).to_have_url(re.compile(r"/conversation\?client="))
 
 
 def texts_in_order(page: Page) -> str:
