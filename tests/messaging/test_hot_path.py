@@ -4,47 +4,19 @@ the participants the store passes along give the same answers as reading them ag
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from quietroom.messaging.access import conversation_for, participants
-from quietroom.messaging.models import Conversation, ConversationItem, ReadState
+from quietroom.messaging.models import Conversation, ReadState
 from quietroom.messaging.notifications import notify_new_item
 from quietroom.practices.models import Membership
-from tests.harness.personas import Persona, Personas
+from tests.harness.personas import Personas
+from tests.messaging.conftest import store_row
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def conversation(personas: Personas) -> Conversation:
-    access = conversation_for(personas.client.user, personas.client.membership.pk)
-    assert access is not None
-    return access.conversation
-
-
-def store(conversation: Conversation, author: Persona) -> int:
-    conversation.last_seq += 1
-    conversation.save()
-    ConversationItem.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        item_id=uuid.uuid4(),
-        type="message",
-        author=author.user,
-        header="{}",
-        body_ct="x",
-        sig="x",
-        upload_sha256="0" * 64,
-        created_at_ms=0,
-        received_at=timezone.now(),
-    )
-    return conversation.last_seq
 
 
 def test_nothing_due_is_one_read_and_no_write(
@@ -52,7 +24,7 @@ def test_nothing_due_is_one_read_and_no_write(
 ) -> None:
     members = participants(conversation)
     client_user = personas.client.user.pk
-    seq = store(conversation, personas.therapist)
+    seq = store_row(conversation, personas.therapist)
     notify_new_item(
         conversation.pk,
         seq,
@@ -61,7 +33,7 @@ def test_nothing_due_is_one_read_and_no_write(
         client_user_id=client_user,
     )
     assert len(mail.outbox) == 1
-    seq = store(conversation, personas.therapist)
+    seq = store_row(conversation, personas.therapist)
     with CaptureQueriesContext(connection) as queries:
         notify_new_item(
             conversation.pk,
@@ -79,7 +51,7 @@ def test_passed_participants_give_the_same_emails(
     personas: Personas, conversation: Conversation
 ) -> None:
     members = participants(conversation)
-    seq = store(conversation, personas.client)
+    seq = store_row(conversation, personas.client)
     notify_new_item(
         conversation.pk,
         seq,
@@ -92,7 +64,7 @@ def test_passed_participants_give_the_same_emails(
     ReadState.objects.filter(conversation=conversation, user=personas.therapist.user).update(
         last_read_seq=seq
     )
-    seq = store(conversation, personas.client)
+    seq = store_row(conversation, personas.client)
     notify_new_item(
         conversation.pk,
         seq,
@@ -105,7 +77,7 @@ def test_passed_participants_give_the_same_emails(
     ReadState.objects.filter(conversation=conversation, user=personas.therapist.user).update(
         last_read_seq=seq + 1
     )
-    seq = store(conversation, personas.client)
+    seq = store_row(conversation, personas.client)
     with CaptureQueriesContext(connection) as queries:
         notify_new_item(
             conversation.pk,

@@ -10,18 +10,16 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
-from quietroom.messaging.access import conversation_for
 from quietroom.messaging.models import (
     Conversation,
-    ConversationItem,
     NotificationPrefs,
     ReadState,
 )
 from quietroom.messaging.notifications import notify_new_item, sign_in_url
 from quietroom.practices.models import CareTeamMember
 from tests.harness.personas import Persona, Personas
+from tests.messaging.conftest import store_row
 
 pytestmark = pytest.mark.django_db
 
@@ -29,32 +27,11 @@ CANARY = "CANARY-do-not-email-7f3a"
 URL = re.compile(r"[a-z][a-z0-9+.-]*://\S+", re.IGNORECASE)
 
 
-@pytest.fixture
-def conversation(personas: Personas) -> Conversation:
-    access = conversation_for(personas.client.user, personas.client.membership.pk)
-    assert access is not None
-    return access.conversation
-
-
 def send(conversation: Conversation, author: Persona) -> int:
     """Stores an item as the item store does (ciphertext only), then notifies."""
-    conversation.last_seq += 1
-    conversation.save()
-    ConversationItem.objects.create(
-        conversation=conversation,
-        seq=conversation.last_seq,
-        item_id=uuid.uuid4(),
-        type="message",
-        author=author.user,
-        header=f'{{"note": "{CANARY}"}}',
-        body_ct=CANARY,
-        sig="x",
-        upload_sha256="0" * 64,
-        created_at_ms=0,
-        received_at=timezone.now(),
-    )
-    notify_new_item(conversation.id, conversation.last_seq, author.user.pk)
-    return conversation.last_seq
+    seq = store_row(conversation, author, header=f'{{"note": "{CANARY}"}}', body_ct=CANARY)
+    notify_new_item(conversation.id, seq, author.user.pk)
+    return seq
 
 
 def read_up_to(conversation: Conversation, persona: Persona, seq: int) -> None:
