@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.harness.server import free_port
+from tests.harness.server import free_port, stop_process
 
 INSTALL_HINT = "redis-server is not installed: apt-get install redis-server (scripts/test does)"
 
@@ -35,12 +35,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def _answers_ping(port: int) -> bool:

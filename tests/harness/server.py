@@ -31,6 +31,16 @@ def shared_database_url() -> str:
     return f"postgres://{db['USER']}:{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Ends a helper process: politely, then for sure after 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @dataclass
 class AppServer:
     process: subprocess.Popen[bytes]
@@ -44,12 +54,7 @@ class AppServer:
         return f"http://localhost:{self.port}"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
 
 
 def start_app_server(data_dir: Path, extra_env: dict[str, str] | None = None) -> AppServer:
