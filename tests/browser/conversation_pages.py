@@ -47,3 +47,16 @@ def open_conversation_as_client(page: Page) -> None:
     nav(page).get_by_role("link", name="Messages").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Conversation", timeout=SLOW)
     expect(page).to_have_url(re.compile(r"/conversation\?client="))
+
+
+def overlaps(a: Locator, b: Locator) -> bool:
+    """Whether two elements' boxes on screen intersect."""
+    box_a, box_b = a.bounding_box(), b.bounding_box()
+    assert box_a is not None
+    assert box_b is not None
+    return not (
+        box_a["x"] + box_a["width"] <= box_b["x"]
+        or box_b["x"] + box_b["width"] <= box_a["x"]
+        or box_a["y"] + box_a["height"] <= box_b["y"]
+        or box_b["y"] + box_b["height"] <= box_a["y"]
+    )

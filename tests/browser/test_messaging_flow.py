@@ -18,6 +18,7 @@ from tests.browser.conversation_pages import (
     messages,
     open_conversation_as_client,
     open_conversation_as_therapist,
+    overlaps,
     send,
 )
 from tests.browser.test_join_flow import new_context
@@ -144,8 +145,14 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
             assert shown.count(text) == 1
 
         # A 375 px phone shows the conversation without sideways scrolling.
+        # Quick exit stays on screen at the top and at the end of the page, and at the end it
+        # leaves the Send button uncovered.
         client.set_viewport_size({"width": 375, "height": 740})
-        expect(client.get_by_role("button", name="Quick exit")).to_be_in_viewport()
+        quick_exit = client.get_by_role("button", name="Quick exit")
+        for scroll in ("0", "document.documentElement.scrollHeight"):
+            client.evaluate(f"window.scrollTo(0, {scroll})")
+            expect(quick_exit).to_be_in_viewport()
+        assert not overlaps(quick_exit, client.get_by_role("button", name="Send", exact=True))
         assert client.evaluate("document.documentElement.scrollWidth") <= 375
         client.set_viewport_size({"width": 1280, "height": 720})
 
