@@ -19,12 +19,12 @@ from uuid import UUID
 
 from allauth.mfa.models import Authenticator
 from django.db import connection
-from django.db.models import UUIDField
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
 from quietroom.accounts.models import User
 from quietroom.core.errors import error_response
+from quietroom.core.rows import db_uuid
 from quietroom.practices.models import STAFF_ROLES, Membership, Role
 
 MFA_CODE = "mfa_required"
@@ -129,7 +129,7 @@ def needs_second_factor(user: User) -> bool:
         roles=", ".join(["%s"] * len(roles)),
         types=", ".join(["%s"] * len(types)),
     )
-    user_id = UUIDField().get_db_prep_value(user.pk, connection)
+    user_id = db_uuid(user.pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id, *roles, user_id, *types])
         return cursor.fetchone() is not None

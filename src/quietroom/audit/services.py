@@ -22,6 +22,7 @@ from django.utils import timezone
 from quietroom.accounts.models import User
 from quietroom.audit import chain, forwarding, keys
 from quietroom.audit.models import AuditCheckpoint, AuditEvent, Outcome
+from quietroom.core.rows import insert_row
 from quietroom.practices.models import Membership, Practice
 
 logger = logging.getLogger("quietroom.audit")
@@ -78,6 +79,15 @@ def _id(value: UUID | None) -> str | None:
     return str(value) if value is not None else None
 
 
+def _chain_head() -> tuple[int, str] | None:
+    """The newest event's (seq, hash): hand-written, as it runs for every audited request."""
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)  # noqa: SLF001
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1")  # noqa: S608 - table name from the model
+        row = cursor.fetchone()
+    return None if row is None else (int(row[0]), str(row[1]))
+
+
 def record_event(
     *,
     action: str,
@@ -98,7 +108,7 @@ def record_event(
         )
     origin = origin or Origin()
     _lock_chain()
-    head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
+    head = _chain_head()
     if head is None:
         anchor = AuditCheckpoint.objects.filter(anchor=True).order_by("-seq").first()
         head = (anchor.seq, anchor.hash) if anchor else (0, chain.GENESIS)
@@ -122,24 +132,29 @@ def record_event(
         "prev_hash": head[1],
     }
     digest = chain.event_hash(fields)
-    event = AuditEvent.objects.create(
-        seq=seq,
-        occurred_at=occurred_at,
-        actor=actor,
-        actor_role=actor_role,
-        device_id=device_id,
-        practice=practice,
-        client=client,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        outcome=outcome,
-        address=origin.address,
-        user_agent=origin.user_agent,
-        reason=reason,
-        prev_hash=head[1],
-        hash=digest,
-    )
+    values = {
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "actor_id": actor.id if actor else None,
+        "actor_role": actor_role,
+        "device_id": device_id,
+        "practice_id": practice.id if practice else None,
+        "client_id": client.id if client else None,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "outcome": str(outcome),
+        "address": origin.address,
+        "user_agent": origin.user_agent,
+        "reason": reason,
+        "prev_hash": head[1],
+        "hash": digest,
+    }
+    # A hand-written insert (quietroom.core.rows): every audited request pays for this one.
+    insert_row(AuditEvent, values)
+    event = AuditEvent(**values)
+    event._state.adding = False  # noqa: SLF001 - Django's documented "loaded from the database" flag
+    event._state.db = connection.alias  # noqa: SLF001
     if seq % CHECKPOINT_EVERY == 0:
         write_checkpoint(seq, digest)
     forwarding.forward_on_commit({**fields, "hash": digest})

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import UUIDField
 
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, record_denied
+from quietroom.core.rows import db_uuid
 from quietroom.messaging.models import Conversation
 from quietroom.practices.access import client_for_audit
 from quietroom.practices.models import CareTeamMember, Membership, Practice, Role
@@ -36,11 +36,6 @@ class ConversationAccess:
     @property
     def role(self) -> str:
         return "client" if self.actor.pk == self.client.pk else "therapist"
-
-
-def _db(value: UUID) -> Any:
-    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
-    return UUIDField().get_db_prep_value(value, connection)
 
 
 # Access is decided on every request and every stored item; these two queries are written by
@@ -134,7 +129,7 @@ def _load_client(user: User, client_id: UUID) -> tuple[Membership, Membership | 
     if _CLIENT_SQL is None:
         _CLIENT_SQL = _client_sql()
     sql, (nm, np, nu, nc) = _CLIENT_SQL
-    params = [_db(user.pk), Role.THERAPIST.value, _db(client_id), Role.CLIENT.value]
+    params = [db_uuid(user.pk), Role.THERAPIST.value, db_uuid(client_id), Role.CLIENT.value]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -235,7 +230,7 @@ def team(client: Membership) -> list[Membership]:
 def participants(conversation: Conversation) -> set[UUID]:
     """The user ids of the conversation's participants now: the client (while a member) and
     the therapists on the care team (active members with active accounts)."""
-    client_id = _db(conversation.client_id)
+    client_id = db_uuid(conversation.client_id)
     with connection.cursor() as cursor:
         cursor.execute(_sql(_PARTICIPANTS_SQL), [client_id, client_id, Role.THERAPIST.value, True])
         return {UUID(str(row[0])) for row in cursor.fetchall()}

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import logging
 from email.utils import formataddr, parseaddr
-from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
-from django.db.models import UUIDField
 from django.utils import timezone
 
 from quietroom.accounts.models import User
+from quietroom.core.rows import db_uuid
 from quietroom.messaging.access import participants
 from quietroom.messaging.models import (
     Conversation,
@@ -78,11 +77,6 @@ def _already_told(conversation_id: UUID, state: ReadState, seq: int, user: User)
     )
 
 
-def _db(value: UUID) -> Any:
-    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
-    return UUIDField().get_db_prep_value(value, connection)
-
-
 # The same rules as the locked check in `notify_new_item` (wants email, has an address, has not
 # read the item, was not already told about this unread stretch), as one read without a lock:
 # almost every item is in a stretch someone was already told about, and then nothing is due and
@@ -112,8 +106,8 @@ def _due(conversation_id: UUID, seq: int, user_ids: set[UUID]) -> list[UUID]:
         items=ConversationItem._meta.db_table,  # noqa: SLF001
         ids=", ".join(["%s"] * len(user_ids)),
     )
-    cid = _db(conversation_id)
-    params = [cid, *(_db(u) for u in sorted(user_ids)), True, True, seq, cid, seq]
+    cid = db_uuid(conversation_id)
+    params = [cid, *(db_uuid(u) for u in sorted(user_ids)), True, True, seq, cid, seq]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [UUID(str(row[0])) for row in cursor.fetchall()]

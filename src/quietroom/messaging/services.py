@@ -24,7 +24,6 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
-    UUIDField,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -32,6 +31,7 @@ from django.utils import timezone
 
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, record_event
+from quietroom.core.rows import db_uuid, insert_row, insert_rows
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import NIL_UUID, b64url_decode, b64url_encode, sha256
 from quietroom.crypto.errors import CryptoError, NotRecipientError, SchemaError
@@ -113,7 +113,7 @@ def _directory_version(practice_id: UUID) -> tuple[int, str, int | None, int | N
     """(newest config row id, its prk_id, newest certificate and revocation row ids): one
     hand-written query, because this runs for every stored item and the ORM's compilation of
     the same query costs more than the query itself."""
-    pid = _db(practice_id)
+    pid = db_uuid(practice_id)
     # `_meta` is Django's documented model metadata API, not a private member.
     configs = PracticeConfigVersion._meta.db_table  # noqa: SLF001
     certs = MemberCertificate._meta.db_table  # noqa: SLF001
@@ -158,7 +158,7 @@ _aek_ids: dict[str, bytes] = {}
 def current_aek_ids(user_ids: Iterable[UUID]) -> dict[UUID, bytes]:
     """Each user's current AEK key id: the one their newest aek_bind names."""
     out: dict[UUID, bytes] = {}
-    ids = [_db(u) for u in user_ids]
+    ids = [db_uuid(u) for u in user_ids]
     if not ids:
         return out
     # Hand-written for the hot path (see _directory_version).
@@ -211,17 +211,12 @@ def _ack_of(row: ConversationItem) -> Ack:
     return Ack(row.seq, row.item_id, ms(row.received_at))
 
 
-def _db(value: UUID) -> Any:
-    """A UUID as the database backend stores it (hex text on SQLite, uuid on PostgreSQL)."""
-    return UUIDField().get_db_prep_value(value, connection)
-
-
 def _existing_item(item_id: UUID) -> ConversationItem | None:
     """The stored item with this id, if any: almost always none, which one hand-written
     query answers; a retry loads the row."""
     sql = f"SELECT id FROM {ConversationItem._meta.db_table} WHERE item_id = %s"  # noqa: S608, SLF001
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db(item_id)])
+        cursor.execute(sql, [db_uuid(item_id)])
         row = cursor.fetchone()
     return None if row is None else ConversationItem.objects.get(pk=row[0])
 
@@ -235,7 +230,7 @@ def _take_seq(conversation_id: UUID) -> int:
         " WHERE id = %s RETURNING last_seq"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db(conversation_id)])
+        cursor.execute(sql, [db_uuid(conversation_id)])
         row = cursor.fetchone()
     if row is None:  # the conversation is never deleted while its client's access holds
         raise Refused(404, "not_found", "Nothing was found here.")
@@ -246,7 +241,7 @@ def _stamp_activity(conversation_id: UUID, moment: datetime) -> None:
     value = DateTimeField().get_db_prep_value(moment, connection)
     sql = f"UPDATE {Conversation._meta.db_table} SET last_activity_at = %s WHERE id = %s"  # noqa: S608, SLF001
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value, _db(conversation_id)])
+        cursor.execute(sql, [value, db_uuid(conversation_id)])
 
 
 def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -> tuple[Ack, bool]:
@@ -301,29 +296,36 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
             _check_conversation_rules(access, checked.hdr, members, aek_ids)
         except CryptoError as exc:
             raise Refused.of(exc) from None
-        row = ConversationItem.objects.create(
-            conversation=conversation,
-            seq=seq,
-            item_id=checked.hdr.item_id,
-            type=checked.hdr.type,
-            author=access.user,
-            header=envelope.dumps(envelope.encode_header(checked.hdr)).decode("utf-8"),
-            body_ct=b64url_encode(checked.body_ct) if checked.body_ct is not None else "",
-            blob=found[0] if found else None,
-            sig=b64url_encode(checked.sig),
-            upload_sha256=upload_sha256,
-            created_at_ms=checked.hdr.created_at,
-            received_at=received_at,
+        # Hand-written inserts (quietroom.core.rows): this runs for every message.
+        row_id = insert_row(
+            ConversationItem,
+            {
+                "conversation_id": conversation.pk,
+                "seq": seq,
+                "item_id": checked.hdr.item_id,
+                "type": checked.hdr.type,
+                "author_id": access.user.pk,
+                "header": envelope.dumps(envelope.encode_header(checked.hdr)).decode("utf-8"),
+                "body_ct": b64url_encode(checked.body_ct) if checked.body_ct is not None else "",
+                "blob_id": found[0].pk if found else None,
+                "sig": b64url_encode(checked.sig),
+                "upload_sha256": upload_sha256,
+                "created_at_ms": checked.hdr.created_at,
+                "received_at": received_at,
+            },
         )
-        ItemWrap.objects.bulk_create(
-            ItemWrap(
-                item=row,
-                kind=w.kind,
-                principal_id=w.id,
-                key_id=b64url_encode(w.key_id),
-                ct=b64url_encode(w.ct),
-            )
-            for w in checked.wraps
+        insert_rows(
+            ItemWrap,
+            [
+                {
+                    "item_id": row_id,
+                    "kind": w.kind,
+                    "principal_id": w.id,
+                    "key_id": b64url_encode(w.key_id),
+                    "ct": b64url_encode(w.ct),
+                }
+                for w in checked.wraps
+            ],
         )
         _stamp_activity(conversation.pk, received_at)
         conversation.last_seq, conversation.last_activity_at = seq, received_at
