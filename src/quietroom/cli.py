@@ -93,6 +93,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         proxy_headers=config.trusted_proxy,
         forwarded_allow_ips="127.0.0.1" if config.trusted_proxy else None,
         server_header=False,  # no version banner (SUP-03)
+        # Frames carry ciphertext, which barely compresses; deflate cost CPU per frame and a
+        # compression context per open socket (docs/benchmarks.md).
+        ws_per_message_deflate=False,
         access_log=config.access_log,
         log_level="warning",
         lifespan="off",

@@ -137,7 +137,7 @@ else:
             "LOCATION": "quietroom_cache",
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "quietroom.realtime.layers.InProcessChannelLayer"}}
 
 # --- Files --------------------------------------------------------------------------------
 STORAGES: dict[str, Any] = {

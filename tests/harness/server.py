@@ -75,6 +75,7 @@ def start_app_server(data_dir: Path, extra_env: dict[str, str] | None = None) ->
                 sys.executable, "-m", "uvicorn", "quietroom.asgi:application",
                 "--host", "127.0.0.1", "--port", str(port),
                 "--no-server-header", "--log-level", "warning", "--lifespan", "off",
+                "--ws-per-message-deflate", "false",  # as `quietroom serve` (cli.py)
             ],
             env=env,
             stdout=log,
