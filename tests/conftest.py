@@ -24,6 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from quietroom.messaging import writer
 from tests.harness import canary
 from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/browser
     browser_type_launch_args,
@@ -58,6 +59,7 @@ def _close_leftover_connections(django_db_setup: None, django_db_blocker: Any) -
     """Channels runs ORM calls in worker threads whose PostgreSQL connections outlive the
     tests; end them so the test database can be dropped at the end of the run."""
     yield
+    writer.stop()
     if connection.vendor == "postgresql":
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(

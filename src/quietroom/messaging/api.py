@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field
 from quietroom.accounts.api import signed_in_user
 from quietroom.audit.services import Origin
 from quietroom.core.errors import error_response
-from quietroom.messaging import services
+from quietroom.messaging import services, writer
 from quietroom.messaging.access import ConversationAccess, conversation_for
 
 router = Router(tags=["messaging"])
@@ -87,17 +87,20 @@ def get_items(request: HttpRequest, client_id: UUID, query: Query[ItemsQuery]) -
 def post_item(request: HttpRequest, client_id: UUID) -> HttpResponse:
     """The body is the item upload itself, read as bytes: the checks decode it strictly
     (duplicate keys, floats) and no schema layer may reshape it first."""
-    access = _access(request, client_id, "conversation.item.created")
-    if access is None:
-        return error_response(404)
     body = request.body
     if len(body) > ITEM_UPLOAD_MAX:
+        # The same answer whoever asks, so it says nothing about the conversation.
         return error_response(413, limit=ITEM_UPLOAD_MAX)
-    try:
-        ack, created = services.store_item(access, body, Origin.of(request))
-    except services.Refused as exc:
-        return error_response(exc.status, exc.code, exc.message)
-    return JsonResponse(ack.as_json(), status=201 if created else 200)
+    # The access decision, the checks and the store run in the batching writer's transaction
+    # (quietroom.messaging.writer); the middleware has applied the staff two-step gate.
+    written = writer.write(
+        signed_in_user(request), client_id, body, Origin.of(request), second_factor_checked=True
+    )
+    if written.ack is None:
+        if written.status == 404:
+            return error_response(404)
+        return error_response(written.status, written.code, written.message)
+    return JsonResponse(written.ack.as_json(), status=written.status)
 
 
 @router.post("/conversations/{client_id}/read")

@@ -9,6 +9,9 @@ frames of docs/api/messaging.md (`quietroom.realtime.consumers`).
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any, Final
 from uuid import UUID
@@ -28,12 +31,37 @@ logger = logging.getLogger("quietroom.messaging")
 PUSH_ITEM_MAX: Final = 60 * 1024
 
 
+# The batched item writer (quietroom.messaging.writer) collects the pushes of each item's commit
+# hooks instead of sending them from its thread; its callers send them.
+_collect = threading.local()
+
+
+@contextmanager
+def collecting() -> Iterator[None]:
+    """While active in this thread, pushes are appended to the list named by the latest
+    `collect_into` instead of being sent (and dropped if none was named)."""
+    _collect.active, _collect.target = True, None
+    try:
+        yield
+    finally:
+        _collect.active, _collect.target = False, None
+
+
+def collect_into(target: list[tuple[str, dict[str, Any]]]) -> None:
+    _collect.target = target
+
+
 def _send(group: str, message: dict[str, Any]) -> None:
-    _send_all([(group, message)])
+    send_all([(group, message)])
 
 
-def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
+def send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
     """Every message in one hop to the event loop (each hop costs a thread handoff)."""
+    if getattr(_collect, "active", False):
+        target = getattr(_collect, "target", None)
+        if target is not None:
+            target.extend(messages)
+        return
     layer = get_channel_layer()
     if layer is None or not messages:
         return
@@ -73,7 +101,7 @@ def push_item(
                 {"type": "messaging.item", "client_id": client_id, "seq": seq, "item": text},
             )
         )
-    _send_all(messages)
+    send_all(messages)
 
 
 def item_push_text(item: Item, user_id: UUID) -> str:

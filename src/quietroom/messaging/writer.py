@@ -1,0 +1,248 @@
+"""Group commit for conversation items: one writer thread per server process stores the items
+that arrive while it is busy in one transaction, and answers each sender only after that
+transaction commits.
+
+Why: storing an item is a few milliseconds of Python, but each of its own transactions also
+paid for opening a database connection, `BEGIN`, a commit with its fsync, and a hop through
+Channels' one shared thread. At 50 concurrent senders those fixed costs, not the checks,
+capped throughput (docs/benchmarks.md). Batching keeps every rule of a single store:
+
+- each item is decided in its own savepoint by the same code (`store_upload`: the staff
+  two-step gate, `conversation_for`, `services.store_item` with its audit row), so a refused
+  item rolls back alone and leaves the others;
+- nothing is acknowledged before the batch commits; if the commit fails, every item of the
+  batch is answered "try again" (503) and the sender's retry with the same bytes is idempotent;
+- the pushes an item's commit hooks would send are collected per item and handed back to the
+  caller, which sends them from its own event loop (a socket) or thread (an HTTP request).
+
+A caller already inside a transaction (the test client's wrapped tests, a management command)
+stores inline, in its own transaction, as before: the writer's connection could not see it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Final
+from uuid import UUID
+
+from django.db import DatabaseError, connection, transaction
+
+from quietroom.accounts.mfa_gate import needs_second_factor
+from quietroom.accounts.models import User
+from quietroom.audit.services import Origin
+from quietroom.messaging import realtime, services
+from quietroom.messaging.access import conversation_for
+
+logger = logging.getLogger("quietroom.messaging")
+
+# Items per transaction: enough to amortise the commit at 50 busy senders, small enough that
+# the first sender of a batch does not wait long for the last item's checks.
+BATCH_MAX: Final = 32
+# An idle writer closes its database connection (PostgreSQL counts connections).
+IDLE_CLOSE_SECONDS: Final = 10.0
+
+Push = tuple[str, dict[str, Any]]
+
+
+@dataclass
+class Written:
+    """The outcome of one item upload: `status` 201 (stored), 200 (a retry of a stored item)
+    or the refusal's status, with `code` and `message`; `pushes` are the channel-layer
+    messages to send now that it is committed (empty when stored inline: its own commit
+    hooks send them)."""
+
+    status: int
+    ack: services.Ack | None = None
+    code: str = ""
+    message: str = ""
+    pushes: list[Push] = field(default_factory=list)
+
+    @classmethod
+    def refused(cls, status: int, code: str, message: str) -> Written:
+        return cls(status, code=code, message=message)
+
+
+NOT_FOUND: Final = ("not_found", "Nothing was found here.")
+UNAVAILABLE: Final = ("unavailable", "The message could not be stored just now. Send it again.")
+SERVER_ERROR: Final = ("server_error", "Something went wrong on the server. Nothing was changed.")
+
+
+def store_upload(
+    user: User, client_id: UUID, data: bytes, origin: Origin, *, second_factor_checked: bool
+) -> Written:
+    """Decides and stores one upload in the caller's transaction: the same steps for the
+    socket and HTTP. `second_factor_checked`: the HTTP middleware has applied the staff
+    two-step gate already; the socket is not behind it."""
+    if not second_factor_checked and needs_second_factor(user):
+        return Written.refused(
+            403, "mfa_required", "Set up two-step verification before using Quietroom."
+        )
+    access = conversation_for(user, client_id, action="conversation.item.created", origin=origin)
+    if access is None:
+        return Written.refused(404, *NOT_FOUND)
+    try:
+        ack, created = services.store_item(access, data, origin)
+    except services.Refused as exc:
+        return Written.refused(exc.status, exc.code, exc.message)
+    return Written(201 if created else 200, ack)
+
+
+@dataclass
+class Job:
+    user: User
+    client_id: UUID
+    data: bytes
+    origin: Origin
+    second_factor_checked: bool
+    future: Future[Written] = field(default_factory=Future)
+    pushes: list[Push] = field(default_factory=list)
+
+
+_STOP: Final = object()
+
+
+class ItemWriter:
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(
+        self,
+        user: User,
+        client_id: UUID,
+        data: bytes,
+        origin: Origin,
+        *,
+        second_factor_checked: bool = False,
+    ) -> Future[Written]:
+        job = Job(user, client_id, data, origin, second_factor_checked)
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="item-writer", daemon=True)
+                self._thread.start()
+            self._queue.put(job)
+        return job.future
+
+    def stop(self) -> None:
+        """Finishes what was submitted, closes the connection and ends the thread."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+            if thread is None:
+                return
+            self._queue.put(_STOP)
+        thread.join()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    first = self._queue.get(timeout=IDLE_CLOSE_SECONDS)
+                except queue.Empty:
+                    connection.close()
+                    continue
+                if first is _STOP:
+                    return
+                batch = [first]
+                stopping = False
+                while len(batch) < BATCH_MAX:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        stopping = True
+                        break
+                    batch.append(more)
+                self.write_batch(batch)
+                if stopping:
+                    return
+        finally:
+            connection.close()
+
+    def write_batch(self, batch: list[Job]) -> None:
+        """Stores `batch` in one transaction and resolves each job's future."""
+        results: list[Written] = []
+        try:
+            with realtime.collecting(), transaction.atomic():
+                results.extend(self._one(job) for job in batch)
+        except Exception as exc:  # noqa: BLE001 - the batch did not commit: say so to each
+            logger.warning("item batch not stored", extra={"error": type(exc).__name__})
+            with contextlib.suppress(Exception):
+                connection.close()  # a broken connection is replaced on the next batch
+            for job in batch:
+                job.future.set_result(Written.refused(503, *UNAVAILABLE))
+            return
+        for job, written in zip(batch, results, strict=True):
+            written.pushes = job.pushes
+            job.future.set_result(written)
+
+    @staticmethod
+    def _one(job: Job) -> Written:
+        try:
+            with transaction.atomic():
+                # Commit hooks run in registration order, so this one sends the pushes of the
+                # hooks registered after it (this item's) to this job. A rolled-back item's
+                # hooks are dropped with it.
+                transaction.on_commit(lambda: realtime.collect_into(job.pushes))
+                # A refusal has written nothing but, for a denied access, its audit row,
+                # which commits with the batch.
+                return store_upload(
+                    job.user,
+                    job.client_id,
+                    job.data,
+                    job.origin,
+                    second_factor_checked=job.second_factor_checked,
+                )
+        except DatabaseError as exc:
+            # This item alone failed (its savepoint is rolled back); the others go on.
+            logger.warning("item not stored", extra={"error": type(exc).__name__})
+            return Written.refused(503, *UNAVAILABLE)
+        except Exception as exc:  # noqa: BLE001 - answered as a 500, as the middleware would
+            # A fault in one item's store must not cost the others theirs: it is rolled back
+            # alone and answered as the HTTP middleware answers an unhandled error.
+            logger.error("item not stored", extra={"error": type(exc).__name__})  # noqa: TRY400 - no traceback: locals may hold sealed data
+            return Written.refused(500, *SERVER_ERROR)
+
+
+_writer = ItemWriter()
+
+
+def submit(
+    user: User,
+    client_id: UUID,
+    data: bytes,
+    origin: Origin,
+    *,
+    second_factor_checked: bool = False,
+) -> Future[Written]:
+    """Queues an upload for the writer thread; the future resolves after its batch commits."""
+    return _writer.submit(
+        user, client_id, data, origin, second_factor_checked=second_factor_checked
+    )
+
+
+def write(
+    user: User, client_id: UUID, data: bytes, origin: Origin, *, second_factor_checked: bool
+) -> Written:
+    """Stores an upload from synchronous code and sends its pushes. Inline when the caller is
+    inside a transaction already (its rows are invisible to the writer's connection)."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return store_upload(
+                user, client_id, data, origin, second_factor_checked=second_factor_checked
+            )
+    written = submit(
+        user, client_id, data, origin, second_factor_checked=second_factor_checked
+    ).result()
+    realtime.send_all(written.pushes)
+    return written
+
+
+def stop() -> None:
+    _writer.stop()
