@@ -336,6 +336,53 @@ async def _drive_pairs(
     return run, time.perf_counter() - started
 
 
+async def read_items(ws: Any, run: Run, n: int) -> None:
+    """Read `n` `item` frames, recording each one's send-to-deliver latency."""
+    for _ in range(n):
+        await recipient(ws, run)
+
+
+async def drive_at_rate(
+    url: str, origin: str, pairs: list[Pair], *, rate: float, seconds: float
+) -> tuple[Run, float]:
+    """Open loop: the pairs' therapists together send `rate` items per second over the socket
+    for `seconds`, each on its own schedule whether or not earlier items have arrived (people
+    do not wait for each other), staggered across the pairs. Latency is measured as in
+    `drive`; the run ends when every item has been delivered."""
+    run = Run()
+    per_pair = rate / len(pairs)
+    n = max(1, round(per_pair * seconds))
+    loop = asyncio.get_running_loop()
+    async with (
+        Sockets(url, origin, [p.recipient_session for p in pairs]) as receivers,
+        Sockets(url, origin, [p.sender_session for p in pairs]) as senders,
+    ):
+        drains = [asyncio.create_task(drain(ws, run)) for ws in senders]
+        readers = [asyncio.create_task(read_items(ws, run, n)) for ws in receivers]
+        begin = loop.time() + 0.5
+
+        async def one_pair(index: int) -> None:
+            pair = pairs[index]
+            first = begin + index / len(pairs) / per_pair  # spread the pairs over one interval
+            for k, upload in enumerate(pair.take(n)):
+                await asyncio.sleep(max(0.0, first + k / per_pair - loop.time()))
+                run.sent_at[item_id_of(upload)] = time.perf_counter()
+                frame = {"type": "send", "ref": k, "client_id": str(pair.client_id),
+                         "item": json.loads(upload)}  # fmt: skip
+                await senders[index].send(json.dumps(frame))
+
+        started = time.perf_counter()
+        try:
+            await asyncio.gather(*(one_pair(i) for i in range(len(pairs))))
+            await asyncio.wait_for(asyncio.gather(*readers), timeout=60)
+        except TimeoutError:
+            run.refused.append("not all delivered within 60 s")
+        finally:
+            for task in [*drains, *readers]:
+                task.cancel()
+        return run, time.perf_counter() - started
+
+
 # -- phases ----------------------------------------------------------------------------------------
 
 
@@ -423,7 +470,12 @@ def main() -> None:
         help="2: two server processes sharing a throwaway Redis; recipients on one, senders on "
         "the other (every item crosses workers)",
     )  # fmt: skip
-    parser.add_argument("--only", choices=["ws", "http", "idle"], action="append")
+    parser.add_argument("--only", choices=["ws", "http", "rate", "idle"], action="append")
+    parser.add_argument(
+        "--rates", default="100,200,300,400,500",
+        help="open-loop socket runs at these total items/s over all pairs (comma-separated)",
+    )  # fmt: skip
+    parser.add_argument("--rate-seconds", type=float, default=8.0, help="length of each run")
     parser.add_argument(
         "--profile", type=int, metavar="N", default=0,
         help="instead: POST N items in-process (Django's test client) under cProfile",
@@ -458,12 +510,16 @@ def bench(args: argparse.Namespace) -> None:
     if args.profile:
         profile(args.profile)
         return
-    phases = args.only or ["ws", "http", "idle"]
+    phases = args.only or ["ws", "http", "rate", "idle"]
     per_pair = -(-args.messages // args.pairs)
+    rates = [float(r) for r in args.rates.split(",") if r] if "rate" in phases else []
+    per_pair_rated = sum(max(1, round(r / args.pairs * args.rate_seconds)) for r in rates)
     started = time.perf_counter()
     world, names = seed(args.pairs)
     # Each path runs on every pair once; pair 0 also carries the warm-up and 1-pair runs.
-    pairs = seal_for(world, names, per_pair * 2, first_extra=args.sequential * 2 + 20)
+    pairs = seal_for(
+        world, names, per_pair * 2 + per_pair_rated, first_extra=args.sequential * 2 + 20
+    )
     print(f"(seeded {args.pairs} pairs and sealed {sum(len(p.uploads) for p in pairs)} items "
           f"in {time.perf_counter() - started:.0f} s)", flush=True)  # fmt: skip
     from django.conf import settings
@@ -491,6 +547,7 @@ def bench(args: argparse.Namespace) -> None:
             if path in phases:
                 phase(f"1 pair sequential, {path}", pairs[:1], path, args.sequential)
                 phase(f"{args.pairs} pairs concurrent, {path}", pairs, path, per_pair)
+        refusals += open_loop_phases(app.url, server, pairs, rates, args.rate_seconds)
         if "idle" in phases and args.idle > 0:
             from tests.messaging.live import session_for
 
@@ -510,6 +567,21 @@ def bench(args: argparse.Namespace) -> None:
             lines = [line for log in logs if log.exists() for line in log.read_text().splitlines()]
             errors = [line for line in lines if "error" in line.lower()]
             print(f"server errors ({len(errors)}), last 5:", *errors[-5:], sep="\n  ")
+
+
+def open_loop_phases(
+    url: str, server: Server, pairs: list[Pair], rates: list[float], seconds: float
+) -> int:
+    """One open-loop socket run per offered rate; returns how many items were refused."""
+    refusals = 0
+    for rate in rates:
+        figures = report(
+            f"{len(pairs)} pairs open loop at {rate:g}/s offered, ws",
+            server,
+            lambda rate=rate: drive_at_rate(url, url, pairs, rate=rate, seconds=seconds),
+        )
+        refusals += figures["refused"]
+    return refusals
 
 
 def start_workers(count: int, data_dir: Path) -> tuple[list[Any], Any]:

@@ -65,7 +65,11 @@ def coarse_address(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _lock_chain() -> None:
+def lock_chain() -> None:
+    """Takes the chain's lock for the rest of the transaction (PostgreSQL; SQLite's write lock
+    is taken at BEGIN). A transaction that also locks rows and then audits takes this first:
+    one lock order everywhere, so a batch of items (quietroom.messaging.writer) that holds the
+    chain and locks several conversations can never wait in a cycle with another writer."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
@@ -107,7 +111,7 @@ def record_event(
             "record_event must run inside the transaction of the action it records"
         )
     origin = origin or Origin()
-    _lock_chain()
+    lock_chain()
     head = _chain_head()
     if head is None:
         anchor = AuditCheckpoint.objects.filter(anchor=True).order_by("-seq").first()
@@ -178,7 +182,7 @@ def write_checkpoint(seq: int, head_hash: str, *, anchor: bool = False) -> Audit
 @transaction.atomic
 def checkpoint_head() -> AuditCheckpoint | None:
     """Sign the current head: run periodically (cron) and before each export."""
-    _lock_chain()
+    lock_chain()
     head = AuditEvent.objects.order_by("-seq").values_list("seq", "hash").first()
     if head is None:
         return None
@@ -215,7 +219,7 @@ def record_denied(
 def purge_before(cutoff: datetime) -> int:
     """Retention: delete events older than `cutoff`, up to the newest event before it, and
     leave a signed anchor so verification starts from there. Returns events deleted."""
-    _lock_chain()
+    lock_chain()
     last_old = (
         AuditEvent.objects.filter(occurred_at__lt=cutoff)
         .order_by("-seq")

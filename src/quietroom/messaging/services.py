@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from quietroom.accounts.models import User
-from quietroom.audit.services import Origin, record_event
+from quietroom.audit.services import Origin, lock_chain, record_event
 from quietroom.core.rows import db_uuid, insert_row, insert_rows
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import NIL_UUID, b64url_decode, b64url_encode, sha256
@@ -257,6 +257,7 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
     practice = access.client.practice
     conversation = access.conversation
     with transaction.atomic():
+        lock_chain()  # before any row lock (quietroom.audit.services.lock_chain)
         # Taking the next seq locks the conversation row until commit: items are numbered in
         # the order they commit, and a retry racing its first attempt waits here.
         seq = _take_seq(conversation.pk)
@@ -552,6 +553,7 @@ def store_grants(
         raise Refused(400, "bad_request", f"Send 1 to {GRANTS_MAX} grants.")
     stored = 0
     with transaction.atomic():
+        lock_chain()  # before the conversation's row lock, as store_item
         conversation = Conversation.objects.select_for_update().get(pk=access.conversation.pk)
         directory, _ = practice_directory(access.client.practice)
         members = participants(conversation)

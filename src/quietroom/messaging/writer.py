@@ -25,7 +25,7 @@ import contextlib
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, Final
 from uuid import UUID
@@ -45,6 +45,10 @@ logger = logging.getLogger("quietroom.messaging")
 BATCH_MAX: Final = 32
 # An idle writer closes its database connection (PostgreSQL counts connections).
 IDLE_CLOSE_SECONDS: Final = 10.0
+# A safety net, far above any real batch (SQLite gives up on a lock after 20 s): a sender is
+# never held forever by a stuck database. Past it the sender hears "try again"; should the item
+# commit after all, the retry gets its Ack and recipients fetch it on their next catch-up.
+WAIT_SECONDS: Final = 120.0
 
 Push = tuple[str, dict[str, Any]]
 
@@ -104,6 +108,12 @@ class Job:
 
 
 _STOP: Final = object()
+
+
+def _resolve(job: Job, written: Written) -> None:
+    # A sender that gave up waiting (WAIT_SECONDS) has cancelled its future.
+    with contextlib.suppress(InvalidStateError):
+        job.future.set_result(written)
 
 
 class ItemWriter:
@@ -176,11 +186,11 @@ class ItemWriter:
             with contextlib.suppress(Exception):
                 connection.close()  # a broken connection is replaced on the next batch
             for job in batch:
-                job.future.set_result(Written.refused(503, *UNAVAILABLE))
+                _resolve(job, Written.refused(503, *UNAVAILABLE))
             return
         for job, written in zip(batch, results, strict=True):
             written.pushes = job.pushes
-            job.future.set_result(written)
+            _resolve(job, written)
 
     @staticmethod
     def _one(job: Job) -> Written:
@@ -237,9 +247,11 @@ def write(
             return store_upload(
                 user, client_id, data, origin, second_factor_checked=second_factor_checked
             )
-    written = submit(
-        user, client_id, data, origin, second_factor_checked=second_factor_checked
-    ).result()
+    future = submit(user, client_id, data, origin, second_factor_checked=second_factor_checked)
+    try:
+        written = future.result(timeout=WAIT_SECONDS)
+    except TimeoutError:
+        return Written.refused(503, *UNAVAILABLE)
     realtime.send_all(written.pushes)
     return written
 

@@ -142,11 +142,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         # Stored by the batching writer thread (quietroom.messaging.writer), not through
         # Channels' one shared thread; answered once the batch has committed.
-        written = await asyncio.wrap_future(
-            writer.submit(
-                self.scope["user"], client_id, envelope.dumps(message["item"]), self._origin()
-            )
+        future = writer.submit(
+            self.scope["user"], client_id, envelope.dumps(message["item"]), self._origin()
         )
+        try:
+            written = await asyncio.wait_for(asyncio.wrap_future(future), writer.WAIT_SECONDS)
+        except TimeoutError:
+            written = writer.Written.refused(503, *writer.UNAVAILABLE)
         # The item's pushes go out from this event loop, where the channel layer lives.
         for group, push in written.pushes:
             try:
