@@ -24,7 +24,7 @@ import {
 import { getDraft, setDraft } from "../app/messaging/drafts";
 import { useLive } from "../app/messaging/live";
 import { textProblem } from "../app/messaging/payload";
-import { highestSeq, mergeBySeq } from "../app/messaging/timeline";
+import { heldThrough, mergeBySeq } from "../app/messaging/timeline";
 import type { ConversationContext, StoredItem } from "../app/messaging/types";
 import type { ItemUpload } from "../crypto";
 import { ROUTES } from "../routes";
@@ -104,11 +104,11 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
     setShown(held.current);
   }, []);
 
-  // Catch-ups run one after another, each from the highest seq held when it starts.
+  // Catch-ups run one after another, each from the highest seq held without a gap when it starts.
   const catchUp = useCallback((): Promise<void> => {
     const run = async (): Promise<void> => {
       for (;;) {
-        const { items } = await fetchItems(clientId, highestSeq(held.current), PAGE);
+        const { items } = await fetchItems(clientId, heldThrough(held.current), PAGE);
         add(items.map((stored) => ({ seq: stored.seq, stored, view: null })));
         if (items.length < PAGE) return;
       }
@@ -176,7 +176,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
           setShown([]);
           setClosed(true);
         } else if (frame.type === "item") {
-          if (frame.item !== null && frame.seq === highestSeq(held.current) + 1) {
+          if (frame.item !== null && frame.seq === heldThrough(held.current) + 1) {
             add([{ seq: frame.seq, stored: { seq: frame.seq, received_at: Date.now(), item: frame.item, grants: [] }, view: null }]);
           } else {
             void catchUp().catch(lost); // a gap or a large item: fetch in order
@@ -206,7 +206,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
   useEffect(() => {
     if (ctx === null) return;
     const mark = (): void => {
-      const top = highestSeq(held.current);
+      const top = heldThrough(held.current); // read only what is on screen, not past a gap
       if (document.visibilityState !== "visible" || top <= readSent.current) return;
       readSent.current = top;
       void postRead(clientId, top).catch(() => {

@@ -4,7 +4,7 @@ import { newUuidV7, openItem, sealItem, type ItemUpload } from "../../crypto";
 import { author, makeWorld, outsider } from "../../crypto/testing/world";
 import { SendRefused, openForView, sendUntilAcknowledged } from "./conversation";
 import { decodeMessage, encodeMessage, textProblem } from "./payload";
-import { highestSeq, mergeBySeq } from "./timeline";
+import { heldThrough, highestSeq, mergeBySeq } from "./timeline";
 import type { Ack, ConversationContext, StoredItem } from "./types";
 
 describe("the timeline", () => {
@@ -15,6 +15,16 @@ describe("the timeline", () => {
     expect(highestSeq(b)).toBe(3);
     expect(highestSeq([])).toBe(0);
     expect(a).toHaveLength(2); // not changed by the second merge
+  });
+
+  it("catches up from the last seq held without a gap", () => {
+    // 1–2 held, 3–5 sent by others while offline, 6 this tab's own (held by its Ack).
+    const held = [{ seq: 1 }, { seq: 2 }, { seq: 6 }];
+    expect(heldThrough(held)).toBe(2);
+    expect(highestSeq(held)).toBe(6);
+    expect(heldThrough(mergeBySeq(held, [{ seq: 3 }, { seq: 4 }, { seq: 5 }]))).toBe(6);
+    expect(heldThrough([])).toBe(0);
+    expect(heldThrough([{ seq: 2 }])).toBe(0);
   });
 });
 

@@ -14,9 +14,22 @@ export function mergeBySeq<T extends Seqd>(held: readonly T[], incoming: readonl
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** The highest seq held, or 0: where the next catch-up starts (`items?after=`). */
+/** The highest seq held, or 0. */
 export function highestSeq(held: readonly Seqd[]): number {
   let top = 0;
   for (const x of held) if (x.seq > top) top = x.seq;
   return top;
+}
+
+/**
+ * The highest seq up to which every item is held (seqs are gap-free from 1), or 0: where the
+ * next catch-up starts (`items?after=`). Not `highestSeq`: an item this tab sent while its
+ * socket was down is held by its Ack before the items others sent meanwhile, and catching up
+ * from it would skip those for good.
+ */
+export function heldThrough(held: readonly Seqd[]): number {
+  const seqs = new Set(held.map((x) => x.seq));
+  let through = 0;
+  while (seqs.has(through + 1)) through++;
+  return through;
 }
