@@ -100,6 +100,18 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
                 "Not yet verified", timeout=SLOW
             )
 
+        # Sends go over the open socket (`send` frames), not as POSTs.
+        item_posts: list[str] = []
+        for p in (therapist, client):
+            p.on(
+                "request",
+                lambda r: (
+                    item_posts.append(r.url)
+                    if r.method == "POST" and r.url.endswith("/items")
+                    else None
+                ),
+            )
+
         # Therapist → client, then client → therapist: each appears live on the other side.
         first = canary()
         typed.append(first)
@@ -117,6 +129,8 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
             "Sam Client"
         )
 
+        assert item_posts == []
+
         # Shift+Enter is a new line, not a send.
         box = client.get_by_role("textbox", name="Message", exact=True)
         box.fill("line one")
@@ -133,6 +147,12 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
             send(therapist, text)
         for text in missed:
             expect(messages(client)).not_to_contain_text(text)
+        # Without its socket, the client's message is posted over HTTP instead, and arrives.
+        posted = canary()
+        typed.append(posted)
+        send(client, posted)
+        expect(messages(therapist)).to_contain_text(posted, timeout=SLOW)
+        assert len(item_posts) == 1
         client_socket.restore()
         for text in missed:
             expect(messages(client).get_by_role("listitem").filter(has_text=text)).to_have_count(

@@ -229,7 +229,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
         upload ??= await sealMessage(ctx, p.text);
         const sealed = upload;
         setPending((list) => list.map((x) => (x.id === p.id ? { ...x, upload: sealed, problem: null } : x)));
-        const ack = await ctx.send(sealed);
+        const ack = await ctx.send(sealed, live.sendItem);
         add([{ seq: ack.seq, stored: { seq: ack.seq, received_at: ack.received_at, item: sealed, grants: [] }, view: { kind: "text", text: p.text } }]);
         setPending((list) => list.filter((x) => x.id !== p.id));
       } catch (error) {
@@ -247,7 +247,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
         setPending((list) => list.map((x) => (x.id === p.id ? { ...x, problem: why, upload: kept } : x)));
       }
     },
-    [ctx, add],
+    [ctx, add, live.sendItem],
   );
 
   const submit = (): void => {

@@ -28,6 +28,7 @@ import {
 import type { KeySession } from "../keys/types";
 import { checkPeer, directoryFrom, type PeerState } from "../verification/pins";
 import { decodeMessage, encodeMessage } from "./payload";
+import { NotSent, type EventSocket, type SendAnswer } from "./socket";
 import type { Ack, ConversationContext, ConversationInfo, Participant, StoredItem } from "./types";
 
 export interface PeerView {
@@ -96,6 +97,47 @@ export async function sendUntilAcknowledged(
       await wait(Math.min(500 * 2 ** attempt, 15_000));
     }
   }
+}
+
+/** The HTTP status a socket refusal code stands for, so a refusal is handled as its HTTP twin. */
+function refusalStatus(code: string): number {
+  switch (code) {
+    case "unavailable":
+    case "server_error":
+      return 503; // not about the item: retried
+    case "not_found":
+      return 404;
+    case "conflict":
+      return 409;
+    case "mfa_required":
+      return 403;
+    default:
+      return 400; // the protocol's codes (E_SCHEMA, E_SIG, …)
+  }
+}
+
+/**
+ * One attempt at storing `upload`: as a `send` frame on the live socket when it is open (cheaper
+ * for the server than a request, docs/benchmarks.md), else, or when the socket gives no answer,
+ * as a `POST` of the same bytes. A retry of stored bytes gets the first Ack either way.
+ */
+export async function sendPreferringSocket(
+  socket: Pick<EventSocket, "sendItem"> | null,
+  clientId: string,
+  upload: ItemUpload,
+  post: (clientId: string, upload: ItemUpload) => Promise<Ack> = postItem,
+): Promise<Ack> {
+  if (socket !== null) {
+    let answer: SendAnswer | null = null;
+    try {
+      answer = await socket.sendItem(clientId, upload);
+    } catch (error) {
+      if (!(error instanceof NotSent)) throw error;
+    }
+    if (answer?.type === "ack") return { seq: answer.seq, item_id: answer.item_id, received_at: answer.received_at };
+    if (answer?.type === "refused") throw new ApiError(refusalStatus(answer.code), answer.code, answer.message);
+  }
+  return post(clientId, upload);
 }
 
 /** The PRK public key of the newest practice config, checked against this device's pin. */
@@ -204,8 +246,8 @@ export async function openConversation(session: KeySession, clientId: string): P
         wraps: stored.item.wraps,
       });
     },
-    send(upload: ItemUpload): Promise<Ack> {
-      return sendUntilAcknowledged(info.client_id, upload);
+    send(upload: ItemUpload, post = postItem): Promise<Ack> {
+      return sendUntilAcknowledged(info.client_id, upload, post);
     },
   };
   const grantMissing = async (held: readonly StoredItem[]): Promise<number> => {

@@ -3,10 +3,13 @@
 // up over HTTP. Drafts are forgotten with the keys.
 import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ServerFrame } from "../../api/messaging";
+import type { ItemUpload } from "../../crypto";
 import { fetchSession } from "../../api/session";
 import { useKeySession } from "../keys/context";
+import { sendPreferringSocket } from "./conversation";
 import { forgetDrafts } from "./drafts";
 import { EventSocket, type SocketStatus } from "./socket";
+import type { Ack } from "./types";
 
 type FrameListener = (frame: ServerFrame) => void;
 type ConnectListener = () => void;
@@ -15,9 +18,15 @@ interface Live {
   readonly status: SocketStatus;
   /** Returns the unsubscribe function. */
   subscribe(onFrame: FrameListener, onConnected?: ConnectListener): () => void;
+  /** One attempt at storing an item: over the live socket when open, else over HTTP. */
+  readonly sendItem: (clientId: string, upload: ItemUpload) => Promise<Ack>;
 }
 
-const LiveContext = createContext<Live>({ status: "stopped", subscribe: () => () => undefined });
+const LiveContext = createContext<Live>({
+  status: "stopped",
+  subscribe: () => () => undefined,
+  sendItem: (clientId, upload) => sendPreferringSocket(null, clientId, upload),
+});
 
 export function LiveProvider({ children }: { children: ReactNode }) {
   const session = useKeySession();
@@ -65,6 +74,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
           if (onConnected !== undefined) connects.current.delete(onConnected);
         };
       },
+      sendItem: (clientId, upload) => sendPreferringSocket(socketRef.current, clientId, upload),
     }),
     [status],
   );

@@ -2,8 +2,9 @@ import { describe, expect, it } from "vitest";
 import { ApiError } from "../../api/client";
 import { newUuidV7, openItem, sealItem, type ItemUpload } from "../../crypto";
 import { author, makeWorld, outsider } from "../../crypto/testing/world";
-import { SendRefused, openForView, sendUntilAcknowledged } from "./conversation";
+import { SendRefused, openForView, sendPreferringSocket, sendUntilAcknowledged } from "./conversation";
 import { decodeMessage, encodeMessage, textProblem } from "./payload";
+import { NotSent, type SendAnswer } from "./socket";
 import { heldThrough, highestSeq, mergeBySeq } from "./timeline";
 import type { Ack, ConversationContext, StoredItem } from "./types";
 
@@ -137,5 +138,58 @@ describe("sending", () => {
     };
     await expect(sendUntilAcknowledged("c", upload, post, noWait, 3)).rejects.toBeInstanceOf(TypeError);
     expect(calls).toBe(3);
+  });
+});
+
+describe("sending over the live socket", () => {
+  const upload = { hdr: { item_id: "x" } } as unknown as ItemUpload;
+  const ack: Ack = { seq: 7, item_id: "01890a5d-ac96-774b-bcce-b302099a8057", received_at: 1 };
+  const answering = (answer: SendAnswer | Error) => ({
+    sent: 0,
+    sendItem(): Promise<SendAnswer> {
+      this.sent++;
+      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    },
+  });
+  const noPost = (): Promise<Ack> => Promise.reject(new Error("posted"));
+
+  it("takes the socket's ack without posting", async () => {
+    const socket = answering({ type: "ack", ref: 1, ...ack });
+    expect(await sendPreferringSocket(socket, "c", upload, noPost)).toEqual(ack);
+    expect(socket.sent).toBe(1);
+  });
+
+  it("posts the same bytes when the socket is closed, gone or silent", async () => {
+    for (const socket of [null, answering(new NotSent())]) {
+      const posted: ItemUpload[] = [];
+      const post = (_c: string, up: ItemUpload): Promise<Ack> => {
+        posted.push(up);
+        return Promise.resolve(ack);
+      };
+      expect(await sendPreferringSocket(socket, "c", upload, post)).toEqual(ack);
+      expect(posted).toEqual([upload]);
+    }
+  });
+
+  it("turns a refusal into its HTTP twin: a refusal stops, a server fault is retried", async () => {
+    const refused = (code: string) => answering({ type: "refused", ref: 1, code, message: "Because." });
+    const statusOf = async (code: string): Promise<number> => {
+      const error: unknown = await sendPreferringSocket(refused(code), "c", upload, noPost).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      return (error as ApiError).status;
+    };
+    expect(await statusOf("E_SIG")).toBe(400);
+    expect(await statusOf("not_found")).toBe(404);
+    expect(await statusOf("conflict")).toBe(409);
+    expect(await statusOf("mfa_required")).toBe(403);
+    expect(await statusOf("unavailable")).toBe(503);
+    expect(await statusOf("server_error")).toBe(503);
+
+    const error: unknown = await sendUntilAcknowledged("c", upload, () => sendPreferringSocket(refused("E_SIG"), "c", upload, noPost), () => Promise.resolve()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SendRefused);
+  });
+
+  it("passes on an unexpected failure rather than posting", async () => {
+    await expect(sendPreferringSocket(answering(new RangeError("bug")), "c", upload, noPost)).rejects.toBeInstanceOf(RangeError);
   });
 });

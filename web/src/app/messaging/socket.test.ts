@@ -1,7 +1,8 @@
 // @vitest-environment jsdom
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ServerFrame } from "../../api/messaging";
-import { EventSocket } from "./socket";
+import type { ItemUpload } from "../../crypto";
+import { EventSocket, NotSent } from "./socket";
 
 class FakeSocket {
   static made: FakeSocket[] = [];
@@ -114,6 +115,55 @@ describe("the live socket", () => {
     expect(first.closed).toBe(true); // the second ping went unanswered
     vi.advanceTimersByTime(1_000);
     expect(FakeSocket.made).toHaveLength(2);
+    socket.stop();
+  });
+
+  it("sends an item as a send frame and matches the answer to it by ref", async () => {
+    const { socket, frames } = make();
+    const item = { hdr: { item_id: "x" } } as unknown as ItemUpload;
+    await expect(socket.sendItem("c", item)).rejects.toBeInstanceOf(NotSent); // not open yet
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    const one = socket.sendItem("c", item);
+    const two = socket.sendItem("c", item);
+    const [a, b] = first.sent.map((t) => JSON.parse(t) as { type: string; ref: number; client_id: string; item: unknown });
+    if (a === undefined || b === undefined) throw new Error("not sent");
+    expect(a).toEqual({ type: "send", ref: a.ref, client_id: "c", item });
+    expect(b.ref).not.toBe(a.ref);
+    const ack = { seq: 4, item_id: "01890a5d-ac96-774b-bcce-b302099a8057", received_at: 5 };
+    first.serverSays({ type: "refused", ref: b.ref, code: "E_SIG", message: "No." });
+    first.serverSays({ type: "ack", ref: a.ref, ...ack });
+    first.serverSays({ type: "ack", ref: 999, ...ack }); // nobody waits for it: dropped
+    expect(await one).toEqual({ type: "ack", ref: a.ref, ...ack });
+    expect(await two).toMatchObject({ type: "refused", code: "E_SIG" });
+    expect(frames).toEqual([]); // answers are not passed on as frames
+    socket.stop();
+  });
+
+  it("gives up on a send when the connection closes, when no answer comes, or when too large", async () => {
+    const { socket } = make();
+    const item = { hdr: { item_id: "x" } } as unknown as ItemUpload;
+    socket.start();
+    const first = FakeSocket.made[0];
+    if (first === undefined) throw new Error("no socket");
+    first.serverSays({ type: "hello", version: 1 });
+    const cut = socket.sendItem("c", item);
+    first.drop(1006);
+    await expect(cut).rejects.toBeInstanceOf(NotSent);
+
+    vi.advanceTimersByTime(1_000);
+    const second = FakeSocket.made[1];
+    if (second === undefined) throw new Error("no reconnect");
+    second.serverSays({ type: "hello", version: 1 });
+    const silent = socket.sendItem("c", item);
+    vi.advanceTimersByTime(15_000);
+    await expect(silent).rejects.toBeInstanceOf(NotSent);
+
+    const big = { hdr: { item_id: "x" }, body: { ct: "a".repeat(64 * 1024) } } as unknown as ItemUpload;
+    await expect(socket.sendItem("c", big)).rejects.toBeInstanceOf(NotSent);
+    expect(second.sent.filter((t) => t.includes('"send"'))).toHaveLength(1); // only `silent`
     socket.stop();
   });
 

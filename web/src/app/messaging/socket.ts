@@ -3,6 +3,18 @@
 // owner can catch up over HTTP (`items?after=`): a push missed while offline is never lost,
 // because the catch-up, not the push, is what guarantees completeness.
 import { parseFrame, type ServerFrame } from "../../api/messaging";
+import type { ItemUpload } from "../../crypto";
+
+export type SendAnswer = Extract<ServerFrame, { type: "ack" } | { type: "refused" }>;
+
+/** A `send` frame that got no answer on this connection: the socket was not open, closed before
+ * the answer, took too long, or the item is too large for a frame. Post the same bytes instead. */
+export class NotSent extends Error {
+  constructor() {
+    super("not sent over the live connection");
+    this.name = "NotSent";
+  }
+}
 
 export interface EventSocketOptions {
   readonly onFrame: (frame: ServerFrame) => void;
@@ -21,6 +33,15 @@ export type SocketStatus = "connecting" | "open" | "offline" | "stopped";
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 15_000, 30_000];
+/** Frames are at most 64 KiB (docs/api/websocket.md); larger items go over HTTP. */
+const SEND_FRAME_MAX = 64 * 1024;
+const ANSWER_WITHIN_MS = 15_000;
+
+interface Waiting {
+  readonly resolve: (answer: SendAnswer) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
 
 export function eventsUrl(): string {
   const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
@@ -35,6 +56,8 @@ export class EventSocket {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongTimer: ReturnType<typeof setTimeout> | undefined;
   private pingId = 0;
+  private nextRef = 1;
+  private readonly waiting = new Map<number, Waiting>();
 
   constructor(private readonly options: EventSocketOptions) {}
 
@@ -66,6 +89,36 @@ export class EventSocket {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Sends an item as a `send` frame (docs/api/messaging.md) and resolves with the server's `ack`
+   * or `refused` for it. Rejects with `NotSent` when it could not be sent or answered here; the
+   * item may still have been stored, so the caller posts the same bytes (idempotent).
+   */
+  sendItem(clientId: string, item: ItemUpload): Promise<SendAnswer> {
+    const ws = this.ws;
+    const ref = this.nextRef++;
+    const text = JSON.stringify({ type: "send", ref, client_id: clientId, item });
+    if (ws?.readyState !== WebSocket.OPEN || new TextEncoder().encode(text).length > SEND_FRAME_MAX) {
+      return Promise.reject(new NotSent());
+    }
+    return new Promise<SendAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(ref);
+        reject(new NotSent());
+      }, ANSWER_WITHIN_MS);
+      this.waiting.set(ref, { resolve, reject, timer });
+      ws.send(text);
+    });
+  }
+
+  private failWaiting(): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(new NotSent());
+    }
+    this.waiting.clear();
   }
 
   private readonly onOnline = (): void => {
@@ -112,12 +165,21 @@ export class EventSocket {
         this.pongTimer = undefined;
         return;
       }
+      if (frame.type === "ack" || frame.type === "refused") {
+        const w = this.waiting.get(frame.ref);
+        if (w === undefined) return; // an answer for an earlier connection's send
+        this.waiting.delete(frame.ref);
+        clearTimeout(w.timer);
+        w.resolve(frame);
+        return;
+      }
       this.options.onFrame(frame);
     };
     ws.onclose = (event: CloseEvent) => {
       if (this.ws !== ws) return;
       this.ws = null;
       this.stopPings();
+      this.failWaiting();
       // 4401: the server says the session is over (or not set up yet). The owner asks over HTTP,
       // whose 401 forgets the keys; until then a retry is harmless (a refused handshake).
       if (event.code === 4401) this.options.onNotAuthenticated?.();
@@ -165,6 +227,7 @@ export class EventSocket {
   private drop(): void {
     clearTimeout(this.retryTimer);
     this.stopPings();
+    this.failWaiting();
     const ws = this.ws;
     this.ws = null;
     if (ws !== null) {

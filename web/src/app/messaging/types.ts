@@ -43,6 +43,10 @@ export interface ConversationContext {
   recipients(): Promise<readonly RecipientKey[]>;
   /** The §7.6 context for reading `stored` (author resolver with pins, reader = own AEK). */
   openContext(stored: StoredItem): Promise<OpenContext>;
-  /** Posts a sealed upload (HTTP, retried with the same bytes until acknowledged). */
-  send(upload: ItemUpload): Promise<Ack>;
+  /**
+   * Sends a sealed upload, retried with the same bytes until acknowledged; each attempt goes
+   * through `post` (default: HTTP; the conversation page passes the live socket's, which falls
+   * back to HTTP).
+   */
+  send(upload: ItemUpload, post?: (clientId: string, upload: ItemUpload) => Promise<Ack>): Promise<Ack>;
 }
