@@ -472,7 +472,7 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument("--only", choices=["ws", "http", "rate", "idle"], action="append")
     parser.add_argument(
-        "--rates", default="100,200,300,400,500",
+        "--rates", default="50,100,200,300",
         help="open-loop socket runs at these total items/s over all pairs (comma-separated)",
     )  # fmt: skip
     parser.add_argument("--rate-seconds", type=float, default=8.0, help="length of each run")

@@ -10,10 +10,10 @@ from concurrent.futures import wait
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DatabaseError, OperationalError, connection, transaction
 
 from quietroom.audit.models import AuditEvent, Outcome
-from quietroom.audit.services import Origin
+from quietroom.audit.services import Origin, record_event
 from quietroom.messaging import services, writer
 from quietroom.messaging.models import ConversationItem, ItemWrap
 from quietroom.realtime.sessions import user_group
@@ -32,7 +32,7 @@ def world(personas: Personas) -> World:
 
 
 def job(world: World, who: Persona, data: bytes) -> writer.Job:
-    return writer.Job(who.user, conversation_id(world), data, ORIGIN, False)
+    return writer.Job(who.user, conversation_id(world), data, ORIGIN, second_factor_checked=False)
 
 
 def answers(jobs: list[writer.Job]) -> list[int]:
@@ -72,7 +72,7 @@ def test_each_item_of_a_batch_is_decided_on_its_own(world: World, personas: Pers
 def test_a_database_error_in_one_item_rolls_back_that_item_alone(
     world: World, personas: Personas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = services.record_event
+    real = record_event
     calls = 0
 
     def fails_second_time(**kwargs: Any) -> Any:
@@ -116,6 +116,24 @@ def test_a_failed_commit_answers_every_item_unavailable_and_a_retry_stores_it(
     writer.ItemWriter().write_batch(again)
     assert answers(again) == [201, 201]
     assert stored_seqs() == [1, 2]
+
+
+def test_a_failing_commit_hook_does_not_unsay_a_committed_batch(
+    world: World, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = record_event
+
+    def then_a_broken_hook(**kwargs: Any) -> Any:
+        event = real(**kwargs)
+        transaction.on_commit(lambda: (_ for _ in ()).throw(OSError("syslog down")))
+        return event
+
+    monkeypatch.setattr(services, "record_event", then_a_broken_hook)
+    batch = [job(world, personas.therapist, seal_message(world, "therapist", "x"))]
+    writer.ItemWriter().write_batch(batch)
+
+    assert answers(batch) == [201]  # stored, so acknowledged
+    assert stored_seqs() == [1]
 
 
 def test_the_writer_thread_answers_each_sender_once_its_item_is_committed(

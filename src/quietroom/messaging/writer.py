@@ -178,16 +178,28 @@ class ItemWriter:
     def write_batch(self, batch: list[Job]) -> None:
         """Stores `batch` in one transaction and resolves each job's future."""
         results: list[Written] = []
+        committed = False
+
+        def mark_committed() -> None:
+            nonlocal committed
+            committed = True
+
         try:
             with realtime.collecting(), transaction.atomic():
+                transaction.on_commit(mark_committed)  # the first hook: runs only after commit
                 results.extend(self._one(job) for job in batch)
-        except Exception as exc:  # noqa: BLE001 - the batch did not commit: say so to each
-            logger.warning("item batch not stored", extra={"error": type(exc).__name__})
-            with contextlib.suppress(Exception):
-                connection.close()  # a broken connection is replaced on the next batch
-            for job in batch:
-                _resolve(job, Written.refused(503, *UNAVAILABLE))
-            return
+        except Exception as exc:  # noqa: BLE001 - answered below, whatever failed
+            if committed:
+                # A later commit hook failed (audit forwarding, say): the items are stored, so
+                # they are acknowledged; pushes not collected are fetched on catch-up.
+                logger.warning("item batch hook failed", extra={"error": type(exc).__name__})
+            else:
+                logger.warning("item batch not stored", extra={"error": type(exc).__name__})
+                with contextlib.suppress(Exception):
+                    connection.close()  # a broken connection is replaced on the next batch
+                for job in batch:
+                    _resolve(job, Written.refused(503, *UNAVAILABLE))
+                return
         for job, written in zip(batch, results, strict=True):
             written.pushes = job.pushes
             _resolve(job, written)
