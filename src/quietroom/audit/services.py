@@ -136,22 +136,14 @@ def record_event(
         "prev_hash": head[1],
     }
     digest = chain.event_hash(fields)
+    # The same values, typed for the database rather than for the hash.
     values = {
-        "seq": seq,
+        **fields,
         "occurred_at": occurred_at,
         "actor_id": actor.id if actor else None,
-        "actor_role": actor_role,
         "device_id": device_id,
         "practice_id": practice.id if practice else None,
         "client_id": client.id if client else None,
-        "action": action,
-        "object_type": object_type,
-        "object_id": object_id,
-        "outcome": str(outcome),
-        "address": origin.address,
-        "user_agent": origin.user_agent,
-        "reason": reason,
-        "prev_hash": head[1],
         "hash": digest,
     }
     # A hand-written insert (quietroom.core.rows): every audited request pays for this one.

@@ -235,18 +235,8 @@ class ItemWriter:
 _writer = ItemWriter()
 
 
-def submit(
-    user: User,
-    client_id: UUID,
-    data: bytes,
-    origin: Origin,
-    *,
-    second_factor_checked: bool = False,
-) -> Future[Written]:
-    """Queues an upload for the writer thread; the future resolves after its batch commits."""
-    return _writer.submit(
-        user, client_id, data, origin, second_factor_checked=second_factor_checked
-    )
+# Queues an upload for the writer thread; the future resolves after its batch commits.
+submit = _writer.submit
 
 
 def write(
