@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -65,14 +68,35 @@ def coarse_address(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
+# Set while this thread's transaction holds the chain lock for all of its length (see
+# `chain_locked`), so lock_chain() inside it need not ask the database again.
+_held = threading.local()
+
+
 def lock_chain() -> None:
     """Takes the chain's lock for the rest of the transaction (PostgreSQL; SQLite's write lock
     is taken at BEGIN). A transaction that also locks rows and then audits takes this first:
     one lock order everywhere, so a batch of items (quietroom.messaging.writer) that holds the
     chain and locks several conversations can never wait in a cycle with another writer."""
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and not getattr(_held, "active", False):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+
+
+@contextmanager
+def chain_locked() -> Iterator[None]:
+    """Takes the chain's lock once for a whole transaction that audits many times (the item
+    writer's batch). Enter it first thing inside the outermost `atomic` block, outside any
+    savepoint (a lock taken in a savepoint is released when it rolls back), and leave it
+    before that block ends."""
+    if not connection.in_atomic_block or connection.savepoint_ids:
+        raise AuditOutsideTransactionError("chain_locked must open an outermost transaction")
+    lock_chain()
+    _held.active = True
+    try:
+        yield
+    finally:
+        _held.active = False
 
 
 def _iso(moment: datetime) -> str:

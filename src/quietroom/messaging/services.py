@@ -221,32 +221,34 @@ def _existing_item(item_id: UUID) -> ConversationItem | None:
     return None if row is None else ConversationItem.objects.get(pk=row[0])
 
 
-def _take_seq(conversation_id: UUID) -> int:
-    """Bumps the conversation's last_seq and returns it: one hand-written statement that is
-    both the row lock (held to commit) and the next seq, instead of a locking read and an
-    update through the ORM."""
+_DATETIME_FIELD: Final[DateTimeField[Any, Any]] = DateTimeField()
+
+
+def _take_seq(conversation_id: UUID, moment: datetime) -> int:
+    """Bumps the conversation's last_seq, stamps its last activity and returns the seq: one
+    hand-written statement that is both the row lock (held to commit) and the next seq."""
     sql = (
-        f"UPDATE {Conversation._meta.db_table} SET last_seq = last_seq + 1"  # noqa: S608, SLF001
-        " WHERE id = %s RETURNING last_seq"
+        f"UPDATE {Conversation._meta.db_table}"  # noqa: S608, SLF001
+        " SET last_seq = last_seq + 1, last_activity_at = %s WHERE id = %s RETURNING last_seq"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [db_uuid(conversation_id)])
+        cursor.execute(
+            sql,
+            [_DATETIME_FIELD.get_db_prep_value(moment, connection), db_uuid(conversation_id)],
+        )
         row = cursor.fetchone()
     if row is None:  # the conversation is never deleted while its client's access holds
         raise Refused(404, "not_found", "Nothing was found here.")
     return int(row[0])
 
 
-def _stamp_activity(conversation_id: UUID, moment: datetime) -> None:
-    value = DateTimeField().get_db_prep_value(moment, connection)
-    sql = f"UPDATE {Conversation._meta.db_table} SET last_activity_at = %s WHERE id = %s"  # noqa: S608, SLF001
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [value, db_uuid(conversation_id)])
-
-
-def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -> tuple[Ack, bool]:
+def store_item(
+    access: ConversationAccess, data: bytes, origin: Origin | None, *, savepoint: bool = True
+) -> tuple[Ack, bool]:
     """Checks and stores one item upload; (its Ack, whether it was stored now). A retry with the
-    same upload answers the first Ack; another upload under a used item_id is a conflict."""
+    same upload answers the first Ack; another upload under a used item_id is a conflict.
+    `savepoint=False`: the caller's own transaction or savepoint holds only this item and is
+    rolled back with a refusal (the item writer), so this one need not make another."""
     try:
         item = envelope.decode(data)
     except CryptoError as exc:
@@ -256,12 +258,14 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
     upload_sha256 = sha256(envelope.dumps(envelope.encode_item(item))).hex()
     practice = access.client.practice
     conversation = access.conversation
-    with transaction.atomic():
+    with transaction.atomic(savepoint=savepoint):
         lock_chain()  # before any row lock (quietroom.audit.services.lock_chain)
+        # After the chain lock, which every item store holds to its commit (and SQLite's write
+        # lock, taken at BEGIN): received_at grows with seq.
+        received_at = timezone.now()
         # Taking the next seq locks the conversation row until commit: items are numbered in
         # the order they commit, and a retry racing its first attempt waits here.
-        seq = _take_seq(conversation.pk)
-        received_at = timezone.now()  # after the lock, so received_at grows with seq
+        seq = _take_seq(conversation.pk, received_at)
         existing = _existing_item(item.hdr.item_id)
         if existing is not None:
             if existing.conversation_id == conversation.pk and existing.upload_sha256 == (
@@ -328,7 +332,6 @@ def store_item(access: ConversationAccess, data: bytes, origin: Origin | None) -
                 for w in checked.wraps
             ],
         )
-        _stamp_activity(conversation.pk, received_at)
         conversation.last_seq, conversation.last_activity_at = seq, received_at
         if found:
             blobs.mark_attached(found[0])

@@ -34,7 +34,7 @@ from django.db import DatabaseError, connection, transaction
 
 from quietroom.accounts.mfa_gate import needs_second_factor
 from quietroom.accounts.models import User
-from quietroom.audit.services import Origin
+from quietroom.audit.services import Origin, chain_locked
 from quietroom.messaging import realtime, services
 from quietroom.messaging.access import conversation_for
 
@@ -90,7 +90,9 @@ def store_upload(
     if access is None:
         return Written.refused(404, *NOT_FOUND)
     try:
-        ack, created = services.store_item(access, data, origin)
+        # Every caller runs this in a savepoint of its own (the writer's per item, `write`'s),
+        # which a refusal rolls back: the store need not make another.
+        ack, created = services.store_item(access, data, origin, savepoint=False)
     except services.Refused as exc:
         return Written.refused(exc.status, exc.code, exc.message)
     return Written(201 if created else 200, ack)
@@ -185,7 +187,7 @@ class ItemWriter:
             committed = True
 
         try:
-            with realtime.collecting(), transaction.atomic():
+            with realtime.collecting(), transaction.atomic(), chain_locked():
                 transaction.on_commit(mark_committed)  # the first hook: runs only after commit
                 results.extend(self._one(job) for job in batch)
         except Exception as exc:  # noqa: BLE001 - answered below, whatever failed
