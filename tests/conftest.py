@@ -24,6 +24,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from quietroom.core import background
 from quietroom.messaging import writer
 from tests.harness import canary
 from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/browser
@@ -60,6 +61,7 @@ def _close_leftover_connections(django_db_setup: None, django_db_blocker: Any) -
     tests; end them so the test database can be dropped at the end of the run."""
     yield
     writer.stop()
+    background.worker.stop()
     if connection.vendor == "postgresql":
         with django_db_blocker.unblock(), connection.cursor() as cursor:
             cursor.execute(

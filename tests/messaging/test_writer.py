@@ -5,15 +5,19 @@ the batch "try again" with nothing stored, so the sender's retry of the same byt
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from concurrent.futures import wait
 from typing import Any
 
 import pytest
+from django.core import mail
+from django.core.mail import EmailMessage
 from django.db import DatabaseError, OperationalError, connection, transaction
 
 from quietroom.audit.models import AuditEvent, Outcome
 from quietroom.audit.services import Origin, record_event
+from quietroom.core import background
 from quietroom.messaging import services, writer
 from quietroom.messaging.models import ConversationItem, ItemWrap
 from quietroom.realtime.sessions import user_group
@@ -154,3 +158,32 @@ def test_the_writer_thread_answers_each_sender_once_its_item_is_committed(
         # Visible to another connection as soon as it is answered: it was committed.
         assert ConversationItem.objects.get(item_id=item_id).seq == written.ack.seq
     assert stored_seqs() == list(range(1, 21))
+
+
+def test_a_slow_mail_server_holds_up_no_sender(
+    world: World, personas: Personas, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sending, release, sent = threading.Event(), threading.Event(), threading.Event()
+    real_send = EmailMessage.send
+
+    def slow_send(message: EmailMessage, fail_silently: bool = False) -> int:
+        sending.set()
+        release.wait(timeout=5)
+        result = real_send(message, fail_silently)
+        sent.set()
+        return result
+
+    monkeypatch.setattr(EmailMessage, "send", slow_send)
+    first = [job(world, personas.therapist, seal_message(world, "therapist", "a"))]
+    writer.ItemWriter().write_batch(first)
+    # Answered while the notification email is still being sent, on the background thread.
+    assert not sent.is_set()
+    assert answers(first) == [201]
+    assert sending.wait(timeout=10)
+    second = [job(world, personas.therapist, seal_message(world, "therapist", "b"))]
+    writer.ItemWriter().write_batch(second)
+    assert answers(second) == [201]
+
+    release.set()
+    background.worker.stop()  # lets the queued work finish
+    assert [m.to for m in mail.outbox] == [[personas.client.user.email]]  # one per unread stretch

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 
+from quietroom.core import background
+
 logger = logging.getLogger("quietroom.audit")
 # facility local0 (16), severity notice (5)
 PRIORITY = 16 * 8 + 5
@@ -39,4 +41,6 @@ def send(url: str, event: dict[str, Any]) -> None:
 def forward_on_commit(event: dict[str, Any]) -> None:
     url: str | None = settings.CONFIG.audit_syslog_url
     if url:
-        transaction.on_commit(lambda: send(url, event))
+        # Off the item writer's thread (quietroom.core.background): a slow syslog server must
+        # not hold up every sender.
+        transaction.on_commit(lambda: background.run_or_defer(lambda: send(url, event)))

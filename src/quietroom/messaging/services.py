@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, lock_chain, record_event
+from quietroom.core import background
 from quietroom.core.rows import db_uuid, insert_row, insert_rows
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import NIL_UUID, b64url_decode, b64url_encode, sha256
@@ -353,9 +354,13 @@ def store_item(
         transaction.on_commit(
             lambda: realtime.push_item(conversation, seq, checked, members=members), robust=True
         )
+        # The email check (and any email) runs on the background thread when the item writer
+        # stores this item, so a slow mail server holds up no other sender.
         transaction.on_commit(
-            lambda: notifications.notify_new_item(
-                conversation_id, seq, author_id, members=members, client_user_id=client_user_id
+            lambda: background.run_or_defer(
+                lambda: notifications.notify_new_item(
+                    conversation_id, seq, author_id, members=members, client_user_id=client_user_id
+                )
             ),
             robust=True,
         )

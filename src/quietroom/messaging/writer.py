@@ -13,7 +13,9 @@ capped throughput (docs/benchmarks.md). Batching keeps every rule of a single st
 - nothing is acknowledged before the batch commits; if the commit fails, every item of the
   batch is answered "try again" (503) and the sender's retry with the same bytes is idempotent;
 - the pushes an item's commit hooks would send are collected per item and handed back to the
-  caller, which sends them from its own event loop (a socket) or thread (an HTTP request).
+  caller, which sends them from its own event loop (a socket) or thread (an HTTP request);
+- the slow hooks (the notification email check, audit syslog forwarding) run on the background
+  thread of quietroom.core.background, so a slow mail server delays no sender.
 
 A caller already inside a transaction (the test client's wrapped tests, a management command)
 stores inline, in its own transaction, as before: the writer's connection could not see it.
@@ -35,6 +37,7 @@ from django.db import DatabaseError, connection, transaction
 from quietroom.accounts.mfa_gate import needs_second_factor
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, chain_locked
+from quietroom.core import background
 from quietroom.messaging import realtime, services
 from quietroom.messaging.access import conversation_for
 
@@ -187,7 +190,12 @@ class ItemWriter:
             committed = True
 
         try:
-            with realtime.collecting(), transaction.atomic(), chain_locked():
+            with (
+                realtime.collecting(),
+                background.deferring(),
+                transaction.atomic(),
+                chain_locked(),
+            ):
                 transaction.on_commit(mark_committed)  # the first hook: runs only after commit
                 results.extend(self._one(job) for job in batch)
         except Exception as exc:  # noqa: BLE001 - answered below, whatever failed
