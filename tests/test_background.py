@@ -34,3 +34,25 @@ def test_work_runs_at_once_unless_deferred_then_in_order_on_one_thread() -> None
 
     background.run_or_defer(lambda: note("after"))  # no longer deferring
     assert ran[-1] == ("after", threading.current_thread().name)
+
+
+def test_a_stopped_worker_finishes_first_and_starts_afresh_for_later_work() -> None:
+    worker = background.BackgroundWorker("test-restart")
+    ran: list[str] = []
+    release = threading.Event()
+
+    def held() -> None:
+        release.wait(timeout=5)
+
+    worker.submit(held)
+    worker.submit(lambda: ran.append("before the stop"))
+    stopping = threading.Thread(target=worker.stop)
+    stopping.start()
+    worker.submit(lambda: ran.append("during the stop"))  # the old queue or a new one: not lost
+    release.set()
+    stopping.join(timeout=10)
+    assert not stopping.is_alive()  # stop() returned once the old thread had finished
+    assert "before the stop" in ran
+    worker.submit(lambda: ran.append("after the stop"))
+    worker.stop()
+    assert sorted(ran) == ["after the stop", "before the stop", "during the stop"]

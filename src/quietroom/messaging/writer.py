@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
-import threading
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -38,6 +36,7 @@ from quietroom.accounts.mfa_gate import needs_second_factor
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, chain_locked
 from quietroom.core import background
+from quietroom.core.background import QueueThread
 from quietroom.messaging import realtime, services
 from quietroom.messaging.access import conversation_for
 
@@ -46,8 +45,6 @@ logger = logging.getLogger("quietroom.messaging")
 # Items per transaction: enough to amortise the commit at 50 busy senders, small enough that
 # the first sender of a batch does not wait long for the last item's checks.
 BATCH_MAX: Final = 32
-# An idle writer closes its database connection (PostgreSQL counts connections).
-IDLE_CLOSE_SECONDS: Final = 10.0
 # A safety net, far above any real batch (SQLite gives up on a lock after 20 s): a sender is
 # never held forever by a stuck database. Past it the sender hears "try again"; should the item
 # commit after all, the retry gets its Ack and recipients fetch it on their next catch-up.
@@ -112,20 +109,15 @@ class Job:
     pushes: list[Push] = field(default_factory=list)
 
 
-_STOP: Final = object()
-
-
 def _resolve(job: Job, written: Written) -> None:
     # A sender that gave up waiting (WAIT_SECONDS) has cancelled its future.
     with contextlib.suppress(InvalidStateError):
         job.future.set_result(written)
 
 
-class ItemWriter:
+class ItemWriter(QueueThread[Job]):
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._start_lock = threading.Lock()
+        super().__init__("item-writer")
 
     def submit(
         self,
@@ -137,48 +129,12 @@ class ItemWriter:
         second_factor_checked: bool = False,
     ) -> Future[Written]:
         job = Job(user, client_id, data, origin, second_factor_checked)
-        with self._start_lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="item-writer", daemon=True)
-                self._thread.start()
-            self._queue.put(job)
+        self.put(job)
         return job.future
 
-    def stop(self) -> None:
-        """Finishes what was submitted, closes the connection and ends the thread."""
-        with self._start_lock:
-            thread, self._thread = self._thread, None
-            if thread is None:
-                return
-            self._queue.put(_STOP)
-        thread.join()
-
-    def _run(self) -> None:
-        try:
-            while True:
-                try:
-                    first = self._queue.get(timeout=IDLE_CLOSE_SECONDS)
-                except queue.Empty:
-                    connection.close()
-                    continue
-                if first is _STOP:
-                    return
-                batch = [first]
-                stopping = False
-                while len(batch) < BATCH_MAX:
-                    try:
-                        more = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        stopping = True
-                        break
-                    batch.append(more)
-                self.write_batch(batch)
-                if stopping:
-                    return
-        finally:
-            connection.close()
+    def handle(self, item: Job) -> None:
+        # Everything that arrived while the last batch was being written joins this one.
+        self.write_batch([item, *self.take_waiting(BATCH_MAX - 1)])
 
     def write_batch(self, batch: list[Job]) -> None:
         """Stores `batch` in one transaction and resolves each job's future."""
