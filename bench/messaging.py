@@ -124,6 +124,8 @@ class Http:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
+    reconnects = 0  # keep-alive connections the server had closed (counted, then reopened)
+
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -133,6 +135,13 @@ class Http:
         )
         self.writer.write(head.encode() + b"\r\n" + body)
         status_line = await self.reader.readline()
+        if not status_line:
+            # The server closed this keep-alive connection while it sat idle (uvicorn's 5 s,
+            # when a delivery took that long): open another and send the same bytes again.
+            Http.reconnects += 1
+            self.writer.close()
+            self.writer = None
+            return await self.request(method, path, body)
         status = int(status_line.split()[1])
         length = 0
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -419,7 +428,9 @@ def report(
         "server_rss_mib": round(server.rss(), 1),
         "server_peak_rss_mib": round(server.rss("VmHWM"), 1),
         "refused": len(run.refused),
+        "http_reconnects": Http.reconnects,
     }
+    Http.reconnects = 0
     print(json.dumps(figures), flush=True)
     if run.refused:
         print("  first refusal:", run.refused[0], flush=True)
