@@ -44,6 +44,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Before the test's fixtures (and so its database) are torn down: finish the work the item
+    writer handed to the background thread (notification checks). A flush that truncates the
+    tables under that work's open transaction deadlocks on PostgreSQL."""
+    background.worker.stop()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path: Path = settings.CONFIG.data_dir
