@@ -80,7 +80,7 @@ function Participants({ peers }: { peers: readonly PeerView[] }) {
 }
 
 function Conversation({ session, clientId }: { session: KeySession; clientId: string }) {
-  const live = useLive();
+  const { subscribe, sendItem } = useLive();
   const composerId = useId();
   const [ctx, setCtx] = useState<ConversationContext | null>(null);
   const [peers, setPeers] = useState<readonly PeerView[]>([]);
@@ -168,7 +168,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
       },
       lost,
     );
-    return live.subscribe(
+    return subscribe(
       (frame) => {
         if (!("client_id" in frame) || frame.client_id !== clientId) return;
         if (frame.type === "conversation.closed") {
@@ -187,7 +187,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
         void catchUp().catch(lost);
       },
     );
-  }, [ctx, live, clientId, add, catchUp]);
+  }, [ctx, subscribe, clientId, add, catchUp]);
 
   // Open each item once (openForView never throws: a failure is a neutral line).
   useEffect(() => {
@@ -229,7 +229,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
         upload ??= await sealMessage(ctx, p.text);
         const sealed = upload;
         setPending((list) => list.map((x) => (x.id === p.id ? { ...x, upload: sealed, problem: null } : x)));
-        const ack = await ctx.send(sealed, live.sendItem);
+        const ack = await ctx.send(sealed, sendItem);
         add([{ seq: ack.seq, stored: { seq: ack.seq, received_at: ack.received_at, item: sealed, grants: [] }, view: { kind: "text", text: p.text } }]);
         setPending((list) => list.filter((x) => x.id !== p.id));
       } catch (error) {
@@ -247,7 +247,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
         setPending((list) => list.map((x) => (x.id === p.id ? { ...x, problem: why, upload: kept } : x)));
       }
     },
-    [ctx, add, live.sendItem],
+    [ctx, add, sendItem],
   );
 
   const submit = (): void => {

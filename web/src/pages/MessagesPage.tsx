@@ -47,7 +47,7 @@ function when(iso: string | null): string {
 }
 
 function Inbox() {
-  const live = useLive();
+  const { subscribe } = useLive();
   const [list, setList] = useState<Summary[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [privacy, setPrivacy] = useState(readPrivacy);
@@ -76,10 +76,10 @@ function Inbox() {
       setRound((r) => r + 1);
     };
     // Any new item or read mark may change the counts: ask the server again rather than guess.
-    return live.subscribe((frame) => {
+    return subscribe((frame) => {
       if (frame.type === "item" || frame.type === "read" || frame.type === "conversation.closed") again();
     }, again);
-  }, [live]);
+  }, [subscribe]);
 
   return (
     <section className="page">

@@ -1,7 +1,7 @@
 // One live connection per tab while the keys are unlocked, shared by the inbox and the
 // conversation page. Pages subscribe to frames and to "(re)connected", after which they catch
 // up over HTTP. Drafts are forgotten with the keys.
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import type { ServerFrame } from "../../api/messaging";
 import type { ItemUpload } from "../../crypto";
 import { fetchSession } from "../../api/session";
@@ -17,7 +17,7 @@ type ConnectListener = () => void;
 interface Live {
   readonly status: SocketStatus;
   /** Returns the unsubscribe function. */
-  subscribe(onFrame: FrameListener, onConnected?: ConnectListener): () => void;
+  readonly subscribe: (onFrame: FrameListener, onConnected?: ConnectListener) => () => void;
   /** One attempt at storing an item: over the live socket when open, else over HTTP. */
   readonly sendItem: (clientId: string, upload: ItemUpload) => Promise<Ack>;
 }
@@ -62,22 +62,22 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     };
   }, [userId]);
 
-  const live = useMemo<Live>(
-    () => ({
-      status,
-      subscribe: (onFrame, onConnected) => {
-        frames.current.add(onFrame);
-        if (onConnected !== undefined) connects.current.add(onConnected);
-        socketRef.current?.kick();
-        return () => {
-          frames.current.delete(onFrame);
-          if (onConnected !== undefined) connects.current.delete(onConnected);
-        };
-      },
-      sendItem: (clientId, upload) => sendPreferringSocket(socketRef.current, clientId, upload),
-    }),
-    [status],
+  // Stable across status changes: a page subscribes once, and catches up on (re)connect
+  // (onConnected), not each time the status flickers while the socket is down.
+  const subscribe = useCallback<Live["subscribe"]>((onFrame, onConnected) => {
+    frames.current.add(onFrame);
+    if (onConnected !== undefined) connects.current.add(onConnected);
+    socketRef.current?.kick();
+    return () => {
+      frames.current.delete(onFrame);
+      if (onConnected !== undefined) connects.current.delete(onConnected);
+    };
+  }, []);
+  const sendItem = useCallback<Live["sendItem"]>(
+    (clientId, upload) => sendPreferringSocket(socketRef.current, clientId, upload),
+    [],
   );
+  const live = useMemo<Live>(() => ({ status, subscribe, sendItem }), [status, subscribe, sendItem]);
   return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
 }
 
