@@ -26,7 +26,7 @@ from django.db import connection
 
 from quietroom.core import background
 from quietroom.messaging import writer
-from tests.harness import canary
+from tests.harness import canary, database
 from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/browser
     browser_type_launch_args,
     context,
@@ -36,6 +36,8 @@ from tests.harness.browser import (  # noqa: F401 - fixtures used by tests/brows
 )
 from tests.harness.personas import Personas, make_personas
 from tests.harness.server import AppServer, start_app_server
+
+database.install()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
