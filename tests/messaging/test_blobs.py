@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 import requests
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -326,18 +327,28 @@ def test_abandon_deletes_the_bytes(
 # --- attaching ------------------------------------------------------------------------------
 
 
-def test_blob_for_attach_hashes_the_complete_upload(personas: Personas) -> None:
+def test_blob_for_attach_gives_the_hash_the_completing_chunk_took(personas: Personas) -> None:
     client_id = personas.client.membership.pk
     blob_id, data = upload(personas.client, client_id)
+    assert Blob.objects.get(pk=blob_id).sha256 == hashlib.sha256(data).hexdigest()
+    # The item store takes the hash from the row and does not read the file again while
+    # other senders wait: bytes changed on disk behind the server's back do not show.
+    blobs.blob_path(blob_id).write_bytes(bytes(len(data)))
     access = conversation_for(personas.client.user, client_id)
     assert access is not None
     with transaction.atomic():
         found = blobs.blob_for_attach(access.conversation, blob_id, personas.client.user)
     assert found is not None
-    blob, stored = found
+    _, stored = found
     assert stored.sha256 == hashlib.sha256(data).digest()
     assert (stored.length, stored.blob_id, stored.attached) == (len(data), blob_id, False)
-    assert blob.sha256 == hashlib.sha256(data).hexdigest()
+    # A blob completed before the hash was taken at completion is hashed from disk once.
+    Blob.objects.filter(pk=blob_id).update(sha256="")
+    with transaction.atomic():
+        found = blobs.blob_for_attach(access.conversation, blob_id, personas.client.user)
+    assert found is not None
+    assert found[1].sha256 == hashlib.sha256(bytes(len(data))).digest()
+    assert Blob.objects.get(pk=blob_id).sha256 == hashlib.sha256(bytes(len(data))).hexdigest()
     # Not the uploader, not complete, another conversation: no blob.
     with transaction.atomic():
         assert blobs.blob_for_attach(access.conversation, blob_id, personas.therapist.user) is None
@@ -354,6 +365,45 @@ def test_blob_for_attach_hashes_the_complete_upload(personas: Personas) -> None:
             )
             is None
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_blob_a_chunk_upload_holds_is_not_waited_for(personas: Personas) -> None:
+    """A chunk upload locks its blob row and then audits, so the item store, which holds the
+    audit chain lock, must not wait for that row (PostgreSQL would see a deadlock): the blob
+    is not attachable until the chunk's transaction ends, and then it is."""
+    client_id = personas.client.membership.pk
+    blob_id, data = upload(personas.client, client_id)
+    access = conversation_for(personas.client.user, client_id)
+    assert access is not None
+    held, release = threading.Event(), threading.Event()
+
+    def chunk_in_progress() -> None:
+        try:
+            with transaction.atomic():
+                Blob.objects.select_for_update().get(pk=blob_id)
+                held.set()
+                release.wait(10)
+        finally:
+            connections["default"].close()
+
+    holder = threading.Thread(target=chunk_in_progress)
+    holder.start()
+    try:
+        assert held.wait(5)
+        with transaction.atomic():
+            found = blobs.blob_for_attach(access.conversation, blob_id, personas.client.user)
+            # The refused lock left the caller's transaction usable.
+            assert Blob.objects.filter(pk=blob_id).exists()
+        if connection.vendor == "postgresql":  # SQLite has no row locks: one writer at a time
+            assert found is None
+    finally:
+        release.set()
+        holder.join()
+    with transaction.atomic():
+        found = blobs.blob_for_attach(access.conversation, blob_id, personas.client.user)
+    assert found is not None
+    assert found[1].sha256 == hashlib.sha256(data).digest()
 
 
 def test_attached_blob_is_frozen(personas: Personas) -> None:

@@ -2,7 +2,9 @@
 
 A blob is a stream ciphertext uploaded in chunks by one participant, then attached to exactly
 one `file` item. The bytes live in `CONFIG.blob_dir / <id>`; the row knows only the declared
-size, the length §8 fixes for it, how much has arrived and (once complete) its SHA-256.
+size, the length §8 fixes for it, how much has arrived and (once complete) its SHA-256, taken
+by the chunk upload that completes it: the bytes cannot change after that, so the item store
+does not read the file again while other senders wait on its transaction.
 
 The item store calls `blob_for_attach` inside its transaction when an upload's body names a
 `blob_id`, and `mark_attached` once the item is stored.
@@ -19,7 +21,7 @@ from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -137,7 +139,8 @@ def append_chunk(
         fields = ["received"]
         if blob.received == blob.length and blob.completed_at is None:
             blob.completed_at = timezone.now()
-            fields.append("completed_at")
+            blob.sha256 = _file_sha256(blob_path(blob.id)).hex()
+            fields += ["completed_at", "sha256"]
         blob.save(update_fields=fields)
         if "completed_at" in fields:
             on_complete(blob)
@@ -173,32 +176,41 @@ def blob_for_attach(
     conversation: Conversation, blob_id: UUID, uploader: User
 ) -> tuple[Blob, StoredBlob] | None:
     """The complete, unattached blob `uploader` uploaded to `conversation`, locked for update,
-    with its SHA-256 computed from the bytes on disk; None if there is no such blob."""
-    blob = (
-        Blob.objects.select_for_update()
-        .filter(
-            pk=blob_id,
-            conversation=conversation,
-            uploader=uploader,
-            attached_at__isnull=True,
-            completed_at__isnull=False,
-        )
-        .first()
-    )
+    with its SHA-256; None if there is no such blob, or a chunk upload still holds it."""
+    try:
+        with transaction.atomic():  # a savepoint: a refused lock must not abort the caller's
+            blob = (
+                Blob.objects.select_for_update(nowait=True)
+                .filter(
+                    pk=blob_id,
+                    conversation=conversation,
+                    uploader=uploader,
+                    attached_at__isnull=True,
+                    completed_at__isnull=False,
+                )
+                .first()
+            )
+    except OperationalError:
+        # PostgreSQL: a chunk of this blob is being written, so it is not complete. Waiting
+        # here, under the audit chain lock the item store holds, could deadlock with that
+        # chunk, which locks the blob first and then audits.
+        return None
     if blob is None or blob.received != blob.length:
         return None
     path = blob_path(blob.id)
     try:
         if path.stat().st_size != blob.length:
             return None
-        digest = _file_sha256(path)
+        if not blob.sha256:  # completed before the completing chunk took the hash
+            blob.sha256 = _file_sha256(path).hex()
+            blob.save(update_fields=["sha256"])
     except FileNotFoundError:
         return None
-    if blob.sha256 != digest.hex():
-        blob.sha256 = digest.hex()
-        blob.save(update_fields=["sha256"])
     return blob, StoredBlob(
-        blob_id=blob.id, uploader_user_id=uploader.id, length=blob.length, sha256=digest
+        blob_id=blob.id,
+        uploader_user_id=uploader.id,
+        length=blob.length,
+        sha256=bytes.fromhex(blob.sha256),
     )
 
 
