@@ -224,3 +224,51 @@ def test_an_open_socket_closes_once_its_session_is_past_the_idle_limit(
     stayed_open, closed = run(cookie, body)
     assert stayed_open
     assert closed == {"type": "websocket.close", "code": 4401}
+
+
+def test_one_account_may_hold_only_so_many_sockets(personas: Personas) -> None:
+    """T33: past MAX_SOCKETS_PER_USER open sockets on a process, the next is closed with 4429
+    and says why; closing one makes room again, and other accounts are not affected."""
+    cookie = session_cookie(personas)
+    therapist = Client()
+    therapist.force_login(personas.therapist.user)
+    name = settings.SESSION_COOKIE_NAME
+    other_cookie = f"{name}={therapist.cookies[name].value}".encode()
+
+    def socket(with_cookie: bytes) -> WebsocketCommunicator:
+        return WebsocketCommunicator(
+            application, "/ws/events", headers=[(b"origin", GOOD_ORIGIN), (b"cookie", with_cookie)]
+        )
+
+    async def opened(with_cookie: bytes) -> WebsocketCommunicator:
+        ws = socket(with_cookie)
+        connected, _ = await ws.connect(timeout=5)
+        assert connected
+        assert await receive(ws) == {"type": "hello", "version": 1}
+        return ws
+
+    async def main() -> tuple[dict[str, Any], dict[str, Any]]:
+        held = [await opened(cookie) for _ in range(consumers.MAX_SOCKETS_PER_USER)]
+        try:
+            over = socket(cookie)
+            connected, _ = await over.connect(timeout=5)
+            assert connected
+            refusal = await receive(over)
+            closed: dict[str, Any] = await over.receive_output(timeout=5)
+            await over.wait()
+            other = await opened(other_cookie)
+            await other.disconnect()
+            await held.pop().disconnect()
+            again = await opened(cookie)
+            held.append(again)
+            return refusal, closed
+        finally:
+            for ws in held:
+                await ws.disconnect()
+
+    refusal, closed = asyncio.run(main())
+    assert refusal == {"type": "error", "code": "too_many_sockets"}
+    assert closed == {"type": "websocket.close", "code": 4429}
+    # Every socket that ended was counted back.
+    assert personas.client.user.id not in consumers._open_sockets
+    assert personas.therapist.user.id not in consumers._open_sockets

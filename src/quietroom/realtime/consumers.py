@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import Counter
 from importlib import import_module
 from typing import Any
 from uuid import UUID
@@ -29,6 +30,12 @@ RATE_LIMIT_PER_SECOND = 20
 RATE_BURST = 40
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_RATE_LIMITED = 4429
+# Open sockets one account may hold on one server process: a person has a few devices with a
+# few tabs each. Without a cap, one account could open thousands of sockets, each with its own
+# frame allowance into the process's one item writer queue (threat model T33).
+MAX_SOCKETS_PER_USER = 20
+# Sockets open per user on this process. Only the event loop's thread touches it.
+_open_sockets: Counter[UUID] = Counter()
 # How often an open socket re-reads its session. Idle logoff is decided by HTTP requests; without
 # this, a tab left open past the limit would keep receiving (and showing) pushed items.
 SESSION_CHECK_SECONDS = 30.0
@@ -71,6 +78,18 @@ class EventsConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the connection ended (closed, disconnected, cancelled at shutdown): one
+            # socket fewer for its account.
+            counted: UUID | None = getattr(self, "counted_user", None)
+            if counted is not None:
+                _open_sockets[counted] -= 1
+                if _open_sockets[counted] <= 0:
+                    del _open_sockets[counted]
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -83,6 +102,14 @@ class EventsConsumer(AsyncWebsocketConsumer):
             # either may not open a socket in the meantime.
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        if _open_sockets[user.id] >= MAX_SOCKETS_PER_USER:
+            # Accepted, so the browser sees why in the close code and backs off, then closed.
+            await self.accept()
+            await self.send_json({"type": "error", "code": "too_many_sockets"})
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        _open_sockets[user.id] += 1  # no await since the check: no other connect in between
+        self.counted_user: UUID = user.id
         self.tokens = float(RATE_BURST)
         self.last_refill = time.monotonic()
         self.groups_joined = [user_group(user.id)]
