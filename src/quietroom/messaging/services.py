@@ -19,7 +19,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import (
     Count,
-    DateTimeField,
     F,
     OuterRef,
     Q,
@@ -32,7 +31,7 @@ from django.utils import timezone
 from quietroom.accounts.models import User
 from quietroom.audit.services import Origin, lock_chain, record_event
 from quietroom.core import background
-from quietroom.core.rows import db_uuid, insert_row, insert_rows
+from quietroom.core.rows import db_datetime, db_uuid, insert_row, insert_rows
 from quietroom.crypto import envelope
 from quietroom.crypto.encoding import NIL_UUID, b64url_decode, b64url_encode, sha256
 from quietroom.crypto.errors import CryptoError, NotRecipientError, SchemaError
@@ -222,9 +221,6 @@ def _existing_item(item_id: UUID) -> ConversationItem | None:
     return None if row is None else ConversationItem.objects.get(pk=row[0])
 
 
-_DATETIME_FIELD: Final[DateTimeField[Any, Any]] = DateTimeField()
-
-
 def _take_seq(conversation_id: UUID, moment: datetime) -> int:
     """Bumps the conversation's last_seq, stamps its last activity and returns the seq: one
     hand-written statement that is both the row lock (held to commit) and the next seq."""
@@ -235,7 +231,7 @@ def _take_seq(conversation_id: UUID, moment: datetime) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             sql,
-            [_DATETIME_FIELD.get_db_prep_value(moment, connection), db_uuid(conversation_id)],
+            [db_datetime(moment), db_uuid(conversation_id)],
         )
         row = cursor.fetchone()
     if row is None:  # the conversation is never deleted while its client's access holds
