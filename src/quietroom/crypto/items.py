@@ -744,11 +744,13 @@ def _candidate_wraps(
         return [w for w in wraps if w.kind == "prk" and w.id == reader.id]
     if reader.kind != "user":
         raise SchemaError("unknown reader kind")
-    if any(r.kind == "user" and r.id == reader.id for r in root.recipients):
-        return [w for w in wraps if w.kind == "user" and w.id == reader.id]
+    mine = [w for w in wraps if w.kind == "user" and w.id == reader.id]
+    # A recipient whose wraps were deleted when they left (§7.9) and who came back reads
+    # through a grant, like anyone added later.
+    if mine and any(r.kind == "user" and r.id == reader.id for r in root.recipients):
+        return mine
     grant = _valid_grant_for(reader.id, root, root_h, grants, trust)
-    granted = Wrap("user", reader.id, grant.grantee_key_id, grant.wrap)
-    return [granted, *(w for w in wraps if w.kind == "user" and w.id == reader.id)]
+    return [Wrap("user", reader.id, grant.grantee_key_id, grant.wrap), *mine]
 
 
 def open_cek(

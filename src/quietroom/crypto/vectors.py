@@ -924,6 +924,23 @@ class ItemVectors:
             granter=w.user("therapist").keys,
             hpke=DetHpke("grant"),
         )
+        # The message read by its therapist after they left the care team (their wrap deleted)
+        # and came back: through the client's grant (§7.9).
+        self.regrant = items.make_grant(
+            self.msg.cek,
+            item_id=self.msg.item.hdr.item_id,
+            root_h=self.msg.item.hdr.hash(),
+            grantee_user_id=w.user("therapist").user_id,
+            grantee_aek_pub=w.user("therapist").keys.aek_pub,
+            granted_at=T0 + 31_000,
+            granter_user_id=w.user("client").user_id,
+            granter=w.user("client").keys,
+            hpke=DetHpke("regrant"),
+        )
+        therapist_id = w.user("therapist").user_id
+        self.wraps_without_therapist = [
+            x for x in self.msg.item.wraps if not (x.kind == "user" and x.id == therapist_id)
+        ]
         # A small file as a stream body with its metadata prefix (§8).
         meta = json.dumps(
             {"name": "worksheet.txt", "mime": "text/plain", "size": 64}, separators=(",", ":")
@@ -990,6 +1007,15 @@ class ItemVectors:
                     ["client"],
                     self.note_payloads[0],
                     grants=[self.grant],
+                ),
+                item_case(
+                    "message_regranted_to_returning_recipient",
+                    [self.msg.item],
+                    self.msg.cek,
+                    ["therapist", "client"],
+                    self.msg_payload,
+                    wraps=self.wraps_without_therapist,
+                    grants=[self.regrant],
                 ),
                 item_case(
                     "file_stream",

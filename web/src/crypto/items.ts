@@ -714,7 +714,9 @@ async function candidateWraps(ctx: OpenContext, root: ItemUpload, rootH: Bytes):
     return wraps.filter((w) => w.kind === "prk" && w.id === r.id);
   }
   const mine = wraps.filter((w) => w.kind === "user" && w.id === r.id);
-  if (root.hdr.recipients.some((x) => x.kind === "user" && x.id === r.id)) return mine;
+  // A recipient whose wraps were deleted when they left (§7.9) and who came back reads through a
+  // grant, like anyone added later.
+  if (mine.length > 0 && root.hdr.recipients.some((x) => x.kind === "user" && x.id === r.id)) return mine;
   const grant = await validGrantFor(ctx, r.id, root.hdr, rootH);
   return [{ key_id: grant.grantee_key_id, ct: grant.wrap }, ...mine];
 }
