@@ -2,11 +2,13 @@
 §7.9): the owner removes the therapist from the client's care team on the Team page (after a
 confirmation); the therapist's open conversation closes at once and shows nothing new; their
 wraps are gone from the server; the client's next message is sealed without them (only the
-client and the practice key); and the owner can add the therapist back."""
+client and the practice key); the owner can add the therapist back, and the client's browser
+then grants them the earlier messages, which they read."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,13 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from quietroom.accounts.models import User
 from quietroom.messaging.models import ConversationItem, ItemGrant, ItemWrap, NotificationPrefs
 from quietroom.practices.models import CareTeamMember, Practice
-from tests.browser.conversation_pages import canary, open_conversation_as_client, send
+from tests.browser.conversation_pages import (
+    canary,
+    messages,
+    open_conversation_as_client,
+    open_conversation_as_therapist,
+    send,
+)
 from tests.browser.test_setup_flow import SLOW
 from tests.browser.test_team_flow import build_team, go
 from tests.harness.browser import ThirdPartyGuard
@@ -139,6 +147,24 @@ def test_owner_removes_a_therapist_from_the_care_team(
             "Dr Rivera is now on Sam Client's care team.", timeout=SLOW
         )
         assert CareTeamMember.objects.filter(removed_at__isnull=True).count() == 1
+
+        # Back on the team, the therapist reads the earlier messages once a participant's
+        # browser grants them (§7.9): here the client's, when it next opens the conversation.
+        go(client, "Security")
+        open_conversation_as_client(client)
+        expect(messages(client).get_by_text(after)).to_be_visible(timeout=SLOW)
+        granted = ItemGrant.objects.filter(grantee=therapist_user)
+        deadline = time.monotonic() + 30
+        while granted.count() < 2 and time.monotonic() < deadline:
+            # Not time.sleep: the page's requests pass through this process's route handler
+            # (the third-party guard), which runs only while a Playwright call is waiting.
+            client.wait_for_timeout(200)
+        assert set(granted.values_list("item__seq", flat=True)) == set(
+            ConversationItem.objects.values_list("seq", flat=True)
+        )
+        open_conversation_as_therapist(therapist, "Sam Client")
+        for text in (before, after):
+            expect(messages(therapist).get_by_text(text)).to_be_visible(timeout=SLOW)
     finally:
         for context in team.contexts:
             context.close()
