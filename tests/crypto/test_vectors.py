@@ -205,6 +205,14 @@ def test_device_list_vectors(qr1: Json) -> None:
         None, versions, user_id=uuid.UUID(sec["user_id"]), aik_pubs=[x(sec["aik_pub"])]
     )
     assert head == ChainHead(3, x(sec["versions"][2]["hash"]))
+    for case in sec["accepted"]:
+        pinned = ChainHead(case["pinned"], x(sec["versions"][case["pinned"] - 1]["hash"]))
+        assert devices.accept_device_list(
+            pinned,
+            versions[case["from"] :],
+            user_id=uuid.UUID(sec["user_id"]),
+            aik_pubs=[x(sec["aik_pub"])],
+        ) == ChainHead(3, x(sec["versions"][2]["hash"]))
     for previous, new in zip([None, *versions], versions, strict=False):
         devices.check_successor(previous, new, [x(sec["aik_pub"])])
 

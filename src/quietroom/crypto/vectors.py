@@ -674,6 +674,14 @@ def section_device_list(world: World) -> Json:
             }
             for dl in lists
         ],
+        # A device that pinned version `pinned` accepts the versions from index `from` on: the
+        # whole history (which contains the pin), or the versions right after the pin.
+        "accepted": [
+            {"pinned": i + 1, "from": start}
+            for i in range(len(lists))
+            for start in sorted({0, i, i + 1})
+            if start < len(lists)
+        ],
         "device_seeds": {
             name: {
                 "sig": h(det(f"device/client/{name}/sig")),

@@ -59,11 +59,13 @@ export async function checkAdvance<C extends Chained>(
   const newest = await chainHead(last, message);
   if (pinned === undefined) return newest; // first contact: trust on first use
   if (newest.seq < pinned.seq) fail("E_ROLLBACK", `seq ${newest.seq} is lower than the pinned ${pinned.seq}`);
-  if (first.seq === pinned.seq) {
-    if (!constantTimeEqual((await chainHead(first, message)).hash, pinned.hash)) fail("E_CHAIN", "another version with the pinned seq (fork)");
+  // A history that contains the pinned version (the server sends every version) must hold it
+  // unchanged; otherwise the versions must start right after it.
+  const atPin = versions.find((v) => v.seq === pinned.seq);
+  if (atPin !== undefined) {
+    if (!constantTimeEqual((await chainHead(atPin, message)).hash, pinned.hash)) fail("E_CHAIN", "another version with the pinned seq (fork)");
     return newest;
   }
-  if (first.seq < pinned.seq) fail("E_ROLLBACK", `seq ${first.seq} is lower than the pinned ${pinned.seq}`);
   if (first.seq !== pinned.seq + 1) fail("E_CHAIN", `missing versions between ${pinned.seq} and ${first.seq}`);
   if (!constantTimeEqual(fromB64urlLen(first.prev_hash, 32, "prev_hash"), pinned.hash)) {
     fail("E_CHAIN", "prev_hash does not extend the pinned version (fork)");

@@ -362,6 +362,12 @@ export function defineVectorSuite(): void {
       }
       const head = await acceptDeviceLists(undefined, lists, { userId: str(s, "user_id"), aikPubs: [fh(str(s, "aik_pub"))] });
       expect(hex(head.hash)).toBe(str(versions[versions.length - 1] ?? {}, "hash"));
+      for (const c of arr(s, "accepted")) {
+        const seq = num(c, "pinned");
+        const pinned = { seq, hash: fh(str(versions[seq - 1] ?? {}, "hash")) };
+        const accepted = await acceptDeviceLists(pinned, lists.slice(num(c, "from")), { userId: str(s, "user_id"), aikPubs: [fh(str(s, "aik_pub"))] });
+        expect([accepted.seq, hex(accepted.hash)], JSON.stringify(c)).toEqual([lists.length, str(versions[versions.length - 1] ?? {}, "hash")]);
+      }
       const seeds = obj(s, "device_seeds");
       const known = new Set(lists.flatMap((l) => l.entries.map((e) => e.dk_sig_pub)));
       for (const name of Object.keys(seeds)) {
