@@ -2,7 +2,8 @@
 a therapist and a client, in two browsers, see the same 60-digit safety number, mark each other
 verified, and when the therapist's identity key changes (an account recovery, certified by the
 owner on the team page) the client's page raises a blocking warning naming the reason and the
-date; acknowledging it re-pins the new key as not verified."""
+date; acknowledging it re-pins the new key as not verified. The conversation shows each state
+(verified, key changed, not yet verified) and pauses writing while a key change is unchecked."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from types import SimpleNamespace
 from typing import cast
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from quietroom.crypto import devices, envelope
 from quietroom.crypto.encoding import b64url_decode, b64url_encode, sha256
@@ -25,6 +26,7 @@ from quietroom.directory.models import (
 )
 from quietroom.keys.models import AccountKeys, DeviceListVersion
 from quietroom.practices.models import Membership
+from tests.browser.conversation_pages import canary, open_conversation_as_client, send
 from tests.browser.test_setup_flow import SLOW
 from tests.browser.test_team_flow import build_team, confirm_on_team_page, go
 from tests.directory.world import World, give_keys, now_ms
@@ -40,6 +42,11 @@ def person(page: Page, name: str):  # type: ignore[no-untyped-def]
         .get_by_role("listitem")
         .filter(has_text=name)
     )
+
+
+def key_state(page: Page) -> Locator:
+    """The conversation's list of the other participants with their key state."""
+    return page.get_by_role("list", name="Key verification")
 
 
 def safety_number(page: Page, name: str) -> str:
@@ -114,6 +121,9 @@ def test_safety_numbers_and_a_changed_key(
         assert seen_by_client == seen_by_therapist
         mark_verified(client, "Dr Rivera")
         mark_verified(therapist, "Sam Client")
+        # The conversation shows the state too.
+        open_conversation_as_client(client)
+        expect(key_state(client)).to_contain_text("Dr Rivera Verified", timeout=SLOW)
 
         # The therapist's identity key changes; the owner certifies the new one ("recovered").
         replace_identity_key(team.therapist_email)
@@ -123,8 +133,17 @@ def test_safety_numbers_and_a_changed_key(
         assert cert.reason == "recovered"
         assert MemberRevocationRecord.objects.filter(user__email=team.therapist_email).count() == 1
 
-        # The client's page blocks on the change before anything else.
+        # The client's conversation shows the change and pauses writing until it is checked.
         go(client, "Security")
+        open_conversation_as_client(client)
+        expect(key_state(client)).to_contain_text("Dr Rivera Key changed", timeout=SLOW)
+        expect(client.get_by_role("alert")).to_contain_text(
+            "Dr Rivera's security code changed."
+            " Writing is paused until you check it on Verify keys."
+        )
+        expect(client.get_by_role("button", name="Send", exact=True)).to_be_disabled()
+
+        # The Verify keys page blocks on the change before anything else.
         go(client, "Verify keys")
         dialog = client.get_by_role("alertdialog")
         expect(dialog).to_be_visible(timeout=SLOW)
@@ -135,6 +154,10 @@ def test_safety_numbers_and_a_changed_key(
         dialog.get_by_role("button", name="I understand").click()
         expect(person(client, "Dr Rivera")).to_contain_text("Not yet verified", timeout=SLOW)
         assert safety_number(client, "Dr Rivera") != seen_by_client
+        open_conversation_as_client(client)
+        expect(key_state(client)).to_contain_text("Dr Rivera Not yet verified", timeout=SLOW)
+        expect(client.get_by_role("button", name="Send", exact=True)).to_be_enabled()
+        send(client, canary())
     finally:
         for ctx in team.contexts:
             ctx.close()
