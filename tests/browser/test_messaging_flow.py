@@ -2,16 +2,19 @@
 a therapist and a client exchange messages both ways, each sealed in one browser and opened
 live in the other; nothing they typed reaches the database, blobs or logs; a client that was
 offline catches up with every message once, in order; the therapist's inbox counts unread
-messages live; and quick exit lands on /exit with nothing of the conversation behind it."""
+messages live; quick exit lands on /exit with nothing of the conversation behind it; and a
+client signed in on two browsers gets every message on both."""
 
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, WebSocketRoute, expect
 
+from quietroom.keys.models import DeviceListVersion
 from tests.browser import test_team_flow
 from tests.browser.conversation_pages import (
     canary,
@@ -23,6 +26,7 @@ from tests.browser.conversation_pages import (
 )
 from tests.browser.test_join_flow import new_context
 from tests.browser.test_setup_flow import SLOW
+from tests.browser.test_sign_in import expect_signed_in, sign_in_through_page
 from tests.browser.test_team_flow import build_team, go
 from tests.conftest import CanaryScanner
 from tests.harness.browser import ThirdPartyGuard
@@ -214,6 +218,62 @@ def test_messages_both_ways_live_catch_up_unread_and_quick_exit(  # noqa: PLR091
         for text in typed:
             expect(client.get_by_text(text)).to_have_count(0)
         expect(client.get_by_role("list", name="Messages")).to_have_count(0)
+    finally:
+        for context in team.contexts:
+            context.close()
+
+
+def test_a_client_on_two_devices_gets_every_message_on_both(
+    page: Page,
+    browser: Browser,
+    app_server: AppServer,
+    third_party_guard: ThirdPartyGuard,
+    data_dir: Path,
+) -> None:
+    """Every online device of every recipient gets an item live: the client signs in on a
+    second browser (a new device, the second version of their signed device list), and both
+    browsers show what the therapist sends, and what the other one sends. The therapist's
+    browser, which pinned the client's newest device list, keeps accepting it on every look."""
+    team = build_team(page, browser, app_server, third_party_guard, data_dir)
+    try:
+        therapist, phone = team.therapist_page, team.client_page
+        laptop_context = new_context(browser, app_server, third_party_guard)
+        team.contexts.append(laptop_context)
+        laptop = laptop_context.new_page()
+        sign_in_through_page(laptop, team.client_email, team.client_password)
+        expect_signed_in(laptop)
+        lists = DeviceListVersion.objects.filter(user__email=team.client_email)
+        expect(laptop.get_by_role("link", name="Messages")).to_be_visible(timeout=SLOW)
+        deadline = time.monotonic() + 30
+        while lists.count() < 2 and time.monotonic() < deadline:
+            laptop.wait_for_timeout(200)  # not time.sleep: see docs/testing.md
+        assert sorted(lists.values_list("seq", flat=True)) == [1, 2]
+
+        open_conversation_as_therapist(therapist, "Sam Client")
+        for device in (phone, laptop):
+            open_conversation_as_client(device)
+        first = canary()
+        send(therapist, first)
+        for device in (phone, laptop):
+            expect(messages(device).get_by_text(first)).to_be_visible(timeout=SLOW)
+
+        from_laptop = canary()
+        send(laptop, from_laptop)
+        for device in (therapist, phone):
+            expect(messages(device).get_by_text(from_laptop)).to_be_visible(timeout=SLOW)
+
+        # A second look at the client's keys (the pin is now the newest device list) still
+        # finds them good, and what the therapist sends still reaches both devices.
+        go(therapist, "Security")
+        open_conversation_as_therapist(therapist, "Sam Client")
+        expect(therapist.get_by_role("list", name="Key verification")).to_contain_text(
+            "Sam Client Not yet verified", timeout=SLOW
+        )
+        again = canary()
+        send(therapist, again)
+        for device in (phone, laptop):
+            expect(messages(device).get_by_text(again)).to_be_visible(timeout=SLOW)
+            assert texts_in_order(device).index(first) < texts_in_order(device).index(again)
     finally:
         for context in team.contexts:
             context.close()

@@ -95,6 +95,7 @@ class Team:
     therapist_email: str
     client_email: str
     contexts: list[BrowserContext]
+    client_password: str
 
 
 def build_team(
@@ -128,15 +129,18 @@ def build_team(
     client_context = new_context(browser, app_server, guard)
     contexts.append(client_context)
     client_page = client_context.new_page()
+    client_password = strong_password()
     join_through_page(
-        client_page, join_token(data_dir, client_email), "Sam Client", strong_password()
+        client_page, join_token(data_dir, client_email), "Sam Client", client_password
     )
     expect(client_page.get_by_text(WAITING)).to_be_visible(timeout=SLOW)
 
     confirm_on_team_page(therapist_page, "Sam Client", own_code(client_page))
     cert = MemberCertificate.objects.get(practice=practice, user__email=client_email)
     assert (cert.role, cert.issuer_kind) == ("client", "member")
-    return Team(therapist_page, client_page, therapist_email, client_email, contexts)
+    return Team(
+        therapist_page, client_page, therapist_email, client_email, contexts, client_password
+    )
 
 
 def test_owner_and_therapist_confirm_new_members(
