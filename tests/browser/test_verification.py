@@ -3,7 +3,8 @@ a therapist and a client, in two browsers, see the same 60-digit safety number, 
 verified, and when the therapist's identity key changes (an account recovery, certified by the
 owner on the team page) the client's page raises a blocking warning naming the reason and the
 date; acknowledging it re-pins the new key as not verified. The conversation shows each state
-(verified, key changed, not yet verified) and pauses writing while a key change is unchecked."""
+(verified, waiting for confirmation, key changed, not yet verified), says who cannot read new
+messages yet, and pauses writing while a key change is unchecked."""
 
 from __future__ import annotations
 
@@ -128,6 +129,14 @@ def test_safety_numbers_and_a_changed_key(
         # The therapist's identity key changes; the owner certifies the new one ("recovered").
         replace_identity_key(team.therapist_email)
         new_code = own_code_of_new_key(team.therapist_email)
+        # Until the owner confirms the new key, the client's conversation says that the
+        # therapist cannot read new messages yet.
+        go(client, "Security")
+        open_conversation_as_client(client)
+        expect(key_state(client)).to_contain_text(
+            "Dr Rivera Waiting for the practice to confirm their keys", timeout=SLOW
+        )
+        expect(client.get_by_text("Dr Rivera cannot read new messages yet")).to_be_visible()
         confirm_on_team_page(page, "Dr Rivera", new_code)
         cert = MemberCertificate.objects.filter(user__email=team.therapist_email).latest("id")
         assert cert.reason == "recovered"

@@ -79,6 +79,24 @@ function Participants({ peers }: { peers: readonly PeerView[] }) {
   );
 }
 
+/**
+ * Team members whose keys cannot be checked yet (not confirmed by the practice, or not set up)
+ * are left out of what is sealed now, and get it later through a grant (§7.9). Say so, so nobody
+ * thinks they have read it. (The client is never left out: sending stops instead.)
+ */
+function NotYetReaders({ peers, clientUserId }: { peers: readonly PeerView[]; clientUserId: string }) {
+  const names = peers
+    .filter((p) => p.participant.user_id !== clientUserId && (p.state.kind === "uncertified" || p.state.kind === "no-keys"))
+    .map((p) => p.participant.display_name);
+  if (names.length === 0) return null;
+  return (
+    <p className="hint">
+      {names.join(", ")} cannot read new messages yet, because their keys are not confirmed. What you send meanwhile is shared with
+      them once they are.
+    </p>
+  );
+}
+
 function Conversation({ session, clientId }: { session: KeySession; clientId: string }) {
   const { subscribe, sendItem } = useLive();
   const composerId = useId();
@@ -410,6 +428,7 @@ function Conversation({ session, clientId }: { session: KeySession; clientId: st
           onKeyDown={onKeyDown}
         />
         <p className="hint">Enter sends, Shift+Enter starts a new line. Unsent text stays in this tab only.</p>
+        <NotYetReaders peers={peers} clientUserId={info.client.user_id} />
         {composerProblem !== null && (
           <p role="alert" className="problem">
             {composerProblem}
