@@ -36,6 +36,7 @@ logger = logging.getLogger("quietroom.messaging")
 CHUNK_MAX = BLOB_CHUNK_MAX
 READ_SIZE = 1024 * 1024
 ORPHAN_AFTER = timedelta(days=1)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for a refused NOWAIT lock
 
 
 class ChunkError(Exception):
@@ -190,7 +191,9 @@ def blob_for_attach(
                 )
                 .first()
             )
-    except OperationalError:
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise  # a real fault: the writer answers "try again"
         # PostgreSQL: a chunk of this blob is being written, so it is not complete. Waiting
         # here, under the audit chain lock the item store holds, could deadlock with that
         # chunk, which locks the blob first and then audits.
