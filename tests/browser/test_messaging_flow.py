@@ -7,6 +7,7 @@ client signed in on two browsers gets every message on both."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -233,7 +234,8 @@ def test_a_client_on_two_devices_gets_every_message_on_both(
     """Every online device of every recipient gets an item live: the client signs in on a
     second browser (a new device, the second version of their signed device list), and both
     browsers show what the therapist sends, and what the other one sends. The therapist's
-    browser, which pinned the client's newest device list, keeps accepting it on every look."""
+    browser, which pinned the client's newest device list, keeps accepting it on every look. A
+    device list the server tampered with is shown as a failed check, not as "waiting"."""
     team = build_team(page, browser, app_server, third_party_guard, data_dir)
     try:
         therapist, phone = team.therapist_page, team.client_page
@@ -274,6 +276,22 @@ def test_a_client_on_two_devices_gets_every_message_on_both(
         for device in (phone, laptop):
             expect(messages(device).get_by_text(again)).to_be_visible(timeout=SLOW)
             assert texts_in_order(device).index(first) < texts_in_order(device).index(again)
+
+        # A device list the server tampered with is not "waiting for the practice": the page
+        # says plainly that the therapist failed a check and cannot read what is sent.
+        tampered = DeviceListVersion.objects.get(user__email=team.therapist_email)
+        listed = json.loads(tampered.envelope)
+        listed["sig"] = ("A" if listed["sig"][0] != "A" else "B") + listed["sig"][1:]
+        tampered.envelope = json.dumps(listed)
+        tampered.save(update_fields=["envelope"])
+        go(phone, "Security")
+        open_conversation_as_client(phone)
+        expect(phone.get_by_role("list", name="Key verification")).to_contain_text(
+            re.compile(r"Dr Rivera Keys failed a check \(E_[A-Z_]+\)"), timeout=SLOW
+        )
+        expect(phone.get_by_role("alert")).to_contain_text(
+            "Dr Rivera cannot read what you send here: their keys failed a check"
+        )
     finally:
         for context in team.contexts:
             context.close()

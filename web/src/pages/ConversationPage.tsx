@@ -10,7 +10,7 @@ import type { KeySession } from "../app/keys/types";
 import { Link } from "../app/Link";
 import { errorMessage } from "../app/usePagedList";
 import { Locked } from "../app/verification/Locked";
-import type { PeerState } from "../app/verification/pins";
+import { failedCheck, type PeerState } from "../app/verification/pins";
 import { AttachButton, AttachmentView } from "../app/messaging/attachments";
 import {
   SealingBlocked,
@@ -60,8 +60,14 @@ function StateWord({ state }: { state: PeerState }) {
       return state.verified ? <span className="state state-good">Verified</span> : <span className="state">Not yet verified</span>;
     case "changed":
       return <span className="state state-bad">Key changed</span>;
-    case "uncertified":
-      return <span className="state">Waiting for the practice to confirm their keys</span>;
+    case "uncertified": {
+      const failed = failedCheck(state);
+      return failed === null ? (
+        <span className="state">Waiting for the practice to confirm their keys</span>
+      ) : (
+        <span className="state state-bad">Keys failed a check ({failed})</span>
+      );
+    }
     case "no-keys":
       return <span className="state">Has not set up secure messaging yet</span>;
   }
@@ -80,20 +86,30 @@ function Participants({ peers }: { peers: readonly PeerView[] }) {
 }
 
 /**
- * Team members whose keys cannot be checked yet (not confirmed by the practice, or not set up)
- * are left out of what is sealed now, and get it later through a grant (§7.9). Say so, so nobody
- * thinks they have read it. (The client is never left out: sending stops instead.)
+ * Team members whose keys cannot be checked (not confirmed by the practice yet, not set up, or
+ * failing a check) are left out of what is sealed now. Say so, so nobody thinks they have read
+ * it: the first two get it later through a grant (§7.9); a failed check can be an attack and
+ * is said plainly. (The client is never left out: sending stops instead.)
  */
 function NotYetReaders({ peers, clientUserId }: { peers: readonly PeerView[]; clientUserId: string }) {
-  const names = peers
-    .filter((p) => p.participant.user_id !== clientUserId && (p.state.kind === "uncertified" || p.state.kind === "no-keys"))
-    .map((p) => p.participant.display_name);
-  if (names.length === 0) return null;
+  const left = peers.filter((p) => p.participant.user_id !== clientUserId && (p.state.kind === "uncertified" || p.state.kind === "no-keys"));
+  const failed = left.filter((p) => failedCheck(p.state) !== null).map((p) => p.participant.display_name);
+  const waiting = left.filter((p) => failedCheck(p.state) === null).map((p) => p.participant.display_name);
   return (
-    <p className="hint">
-      {names.join(", ")} cannot read new messages yet, because their keys are not confirmed. What you send meanwhile is shared with
-      them once they are.
-    </p>
+    <>
+      {waiting.length > 0 && (
+        <p className="hint">
+          {waiting.join(", ")} cannot read new messages yet, because their keys are not confirmed. What you send meanwhile is shared with
+          them once they are.
+        </p>
+      )}
+      {failed.length > 0 && (
+        <p role="alert" className="problem">
+          {failed.join(", ")} cannot read what you send here: their keys failed a check, which can mean someone is interfering. Tell your
+          practice by phone or in a session.
+        </p>
+      )}
+    </>
   );
 }
 

@@ -6,7 +6,7 @@ import { useKeySession } from "../app/keys/context";
 import { Locked } from "../app/verification/Locked";
 import { memberCode } from "../app/verification/issue";
 import { SafetyNumber } from "../app/verification/SafetyNumber";
-import { acknowledgeChange, changeWarning, checkPeer, directoryFrom, markVerified, type PeerState } from "../app/verification/pins";
+import { acknowledgeChange, changeWarning, checkPeer, directoryFrom, failedCheck, markVerified, type PeerState } from "../app/verification/pins";
 
 interface Person {
   readonly entry: DirectoryEntry;
@@ -94,6 +94,8 @@ function StateWord({ state }: { state: PeerState }) {
   }
   if (state.kind === "changed") return <span className="state state-bad">Security code changed</span>;
   if (state.kind === "no-keys") return <span className="state">Has not set up their account yet</span>;
+  const failed = failedCheck(state);
+  if (failed !== null) return <span className="state state-bad">Their keys failed a check ({failed}): tell your practice</span>;
   return <span className="state">Waiting for the practice to confirm their account</span>;
 }
 

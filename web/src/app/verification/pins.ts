@@ -37,6 +37,15 @@ export type PeerState =
   /** The member has not set up keys yet. */
   | { readonly kind: "no-keys"; readonly userId: string };
 
+/**
+ * The error of a peer whose keys failed a check other than "no valid certificate yet" (which
+ * is the practice's to fix): their device list rolled back or forked, or a signature is bad.
+ * That can be an attack, so pages say it plainly rather than "waiting for the practice".
+ */
+export function failedCheck(state: PeerState): ErrorCode | null {
+  return state.kind === "uncertified" && state.code !== null && state.code !== "E_CERT" ? state.code : null;
+}
+
 /** The verifier's view of a directory answer: every certificate and revocation in it. */
 export function directoryFrom(practiceId: string, prskPub: Uint8Array, answer: DirectoryAnswer): Directory {
   const certs = [...answer.issuers, ...answer.entries.flatMap((e) => e.certs)];
