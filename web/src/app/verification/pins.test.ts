@@ -14,7 +14,7 @@ import {
 } from "../../crypto";
 import { makeWorld, type TestUser, type World } from "../../crypto/testing/world";
 import type { DirectoryEntry } from "../../api/directory";
-import { changeWarning, directoryFrom, evaluatePeer } from "./pins";
+import { changeWarning, directoryFrom, evaluatePeer, failedCheck } from "./pins";
 
 function must<T>(v: T | null | undefined): T {
   if (v === null || v === undefined) throw new Error("missing");
@@ -76,6 +76,19 @@ describe("evaluatePeer", () => {
     const { state, pin } = await evaluatePeer(undefined, entryOf(alice), stranger);
     expect(state).toEqual({ kind: "uncertified", userId: alice.userId, code: "E_CERT" });
     expect(pin).toBeNull();
+  });
+
+  it("tells a device list that rolled back (a failed check) from a missing certificate", async () => {
+    const w = await makeWorld();
+    const alice = user(w, "alice");
+    const list = await deviceList(alice);
+    const ahead = { userId: alice.userId, aikPub: b64url(alice.sealed.account.aikPub), deviceListSeq: 2, deviceListHash: b64url(new Uint8Array(32)), verified: false };
+    const { state } = await evaluatePeer(ahead, entryOf(alice, [list]), w.directory);
+    expect(state).toEqual({ kind: "uncertified", userId: alice.userId, code: "E_ROLLBACK" });
+    expect(failedCheck(state)).toBe("E_ROLLBACK");
+    expect(failedCheck({ kind: "uncertified", userId: alice.userId, code: "E_CERT" })).toBeNull();
+    expect(failedCheck({ kind: "uncertified", userId: alice.userId, code: null })).toBeNull();
+    expect(failedCheck({ kind: "no-keys", userId: alice.userId })).toBeNull();
   });
 
   it("refuses a revoked AIK", async () => {
